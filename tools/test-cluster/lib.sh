@@ -1,0 +1,68 @@
+# Settings and helpers shared by build.sh, up.sh, down.sh and verify.sh (sourced, not run).
+# Every setting can be overridden from the environment; the defaults are what the tests use.
+
+TEST_CLUSTER_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$TEST_CLUSTER_DIR/../.." && pwd)"
+# ensure_debian_packages, wait_until, pid_alive (and the apt-get-once marker) come from the infra helpers.
+# shellcheck source=../test-infra/lib.sh
+source "$REPO_ROOT/tools/test-infra/lib.sh"
+
+log() { printf '[test-cluster] %s\n' "$*" >&2; }
+die() { printf '[test-cluster] error: %s\n' "$*" >&2; exit 1; }
+
+# Where binaries are built once per machine (outside the repo: ~600 MB), and where a running cluster lives.
+CLUSTER_CACHE="${TURBOLIFT_CLUSTER_CACHE:-/var/cache/turbolift-test-cluster}"
+CLUSTER_BIN="$CLUSTER_CACHE/bin"
+CLUSTER_STATE="${TURBOLIFT_CLUSTER_STATE:-/tmp/turbolift-test-cluster}"
+KUBECONFIG_PATH="$CLUSTER_STATE/kubeconfig"
+
+# The node's network: one Linux bridge whose address is the pods' gateway and the node's IP.
+BRIDGE="${TURBOLIFT_CLUSTER_BRIDGE:-tlbr0}"
+POD_CIDR="10.244.0.0/24"
+POD_GATEWAY="10.244.0.1"
+POD_PREFIX="10.244.0."
+SERVICE_CIDR="10.96.0.0/24"
+KUBERNETES_SERVICE_IP="10.96.0.1"
+NODE_NAME="${TURBOLIFT_CLUSTER_NODE_NAME:-turbolift-node}"
+# iptables chain of our own that keeps pod traffic on the bridge (see up.sh).
+EGRESS_CHAIN="TURBOLIFT-POD-EGRESS"
+
+CONTAINERD_SOCKET="$CLUSTER_STATE/containerd/containerd.sock"
+# Namespaces the cluster itself uses; every other namespace is a test's and down.sh deletes it.
+SYSTEM_NAMESPACES="default kube-system kube-public kube-node-lease"
+
+K8S_COMMANDS="kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy"
+
+# Processes up.sh started, one "name pid" per line, in start order.
+PIDS_FILE="$CLUSTER_STATE/pids"
+
+record_pid() { # name pid
+  echo "$1 $2" >>"$PIDS_FILE"
+}
+
+recorded_pid() { # name -> pid (last recorded)
+  [ -f "$PIDS_FILE" ] || return 0
+  awk -v n="$1" '$1 == n { p = $2 } END { if (p) print p }' "$PIDS_FILE"
+}
+
+# stop_pid <name> <pid> <seconds>: SIGTERM, bounded wait, then SIGKILL.
+stop_pid() {
+  local name="$1" pid="$2" seconds="${3:-20}"
+  pid_alive "$pid" || return 0
+  log "stopping $name (pid $pid)"
+  kill -TERM "$pid" 2>/dev/null || true
+  if ! wait_until "$seconds" "$name stopped" bash -c "! kill -0 $pid 2>/dev/null"; then
+    log "$name (pid $pid) still running after ${seconds}s; sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    wait_until 10 "$name killed" bash -c "! kill -0 $pid 2>/dev/null" || log "$name (pid $pid) did not die"
+  fi
+}
+
+cluster_kubectl() { kubectl --kubeconfig "$KUBECONFIG_PATH" --request-timeout=10s "$@"; }
+
+# The hash that decides whether the cached binaries are current: the module's pins, the pause
+# program and the Go toolchain that builds them.
+build_inputs_hash() {
+  { cat "$TEST_CLUSTER_DIR/go.mod" "$TEST_CLUSTER_DIR/go.sum" "$TEST_CLUSTER_DIR/pause/main.go"; go version; } \
+    | sha256sum | cut -c1-64
+}
