@@ -1,0 +1,78 @@
+import { logger, type ExecutorContext } from '@nx/devkit';
+import {
+  ApplyError,
+  DeployConfigError,
+  deployService,
+  describeApiError,
+  loadClusterTarget,
+  readImageRecord,
+  renderManifests,
+  renderYaml,
+  type ApplyOutcome,
+  type ClusterSelection,
+} from '../../kubernetes';
+import { normalizeDeployOptions, toDeploySpec } from './normalize-options';
+import { projectInfo } from './project-info';
+import type { DeployK8sExecutorOptions } from './schema';
+
+export interface DeployK8sExecutorResult {
+  success: boolean;
+  name?: string;
+  namespace?: string;
+  contentHash?: string;
+  /** Each object and what happened to it: created, configured, unchanged, pruned. */
+  applied?: ApplyOutcome[];
+  /** The Service's ClusterIP and `http://<clusterIP>:80` (reachable where kube-proxy runs, e.g. the node). */
+  clusterIP?: string;
+  url?: string;
+  /** `http://<name>.<namespace>.svc:80`. */
+  inClusterUrl?: string;
+  /** The rendered manifests (dry run only). */
+  yaml?: string;
+  /** One line, when success is false. */
+  reason?: string;
+}
+
+export default async function deployK8sExecutor(options: DeployK8sExecutorOptions, context: ExecutorContext): Promise<DeployK8sExecutorResult> {
+  try {
+    const project = projectInfo(context, 'turbolift:deploy-k8s');
+    const normalized = normalizeDeployOptions(options, project);
+    const image = readImageRecord(normalized.imageRecordPath, `nx run ${project.projectName}:build-image`);
+
+    if (normalized.dryRun) {
+      const namespace = normalized.cluster.namespace ?? namespaceFromKubeconfig(normalized.cluster) ?? 'default';
+      const { objects, contentHash } = renderManifests(toDeploySpec(normalized, namespace, image));
+      const yaml = renderYaml(objects);
+      process.stdout.write(yaml);
+      return { success: true, name: normalized.name, namespace, contentHash, yaml };
+    }
+
+    const target = loadClusterTarget(normalized.cluster);
+    const spec = toDeploySpec(normalized, target.namespace, image);
+    const result = await deployService(target, spec, { timeoutMs: normalized.timeoutMs, log: (line) => logger.info(line) });
+    return {
+      success: result.success,
+      name: spec.name,
+      namespace: spec.namespace,
+      contentHash: result.contentHash,
+      applied: result.outcomes,
+      clusterIP: result.endpoint?.clusterIP,
+      url: result.endpoint?.clusterIpUrl,
+      inClusterUrl: result.endpoint?.inClusterUrl,
+      reason: result.reason,
+    };
+  } catch (error) {
+    const reason = error instanceof DeployConfigError || error instanceof ApplyError ? error.message : describeApiError(error);
+    logger.error(reason);
+    return { success: false, reason };
+  }
+}
+
+/** A dry run needs no cluster, but uses the kubeconfig's namespace when there is one, as kubectl would. */
+function namespaceFromKubeconfig(selection: ClusterSelection): string | undefined {
+  try {
+    return loadClusterTarget(selection).namespace;
+  } catch {
+    return undefined;
+  }
+}

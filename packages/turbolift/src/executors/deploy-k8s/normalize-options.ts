@@ -1,0 +1,127 @@
+// Pure: the executor's options, checked and defaulted once, in the shapes the kubernetes module takes.
+import { isAbsolute, join, resolve } from 'node:path';
+import { DeployConfigError } from '../../kubernetes/image-record';
+import type { ClusterSelection } from '../../kubernetes/kubeconfig';
+import { toDnsLabel } from '../../kubernetes/labels';
+import type { AutoscalingSettings, ImageRecord, ResourceSettings, ServiceDeploySpec } from '../../kubernetes/types';
+import type { DeployK8sExecutorOptions } from './schema';
+
+export interface ProjectInfo {
+  projectName: string;
+  projectRoot: string;
+  workspaceRoot: string;
+  /** The workspace's package name, for `app.kubernetes.io/part-of`. */
+  workspaceName?: string;
+}
+
+export interface NormalizedDeployOptions {
+  cluster: ClusterSelection;
+  name: string;
+  partOf: string;
+  imageRecordPath: string;
+  replicas: number;
+  resources: ResourceSettings;
+  autoscaling: AutoscalingSettings;
+  env: Record<string, string>;
+  drainMs: number;
+  createNamespace: boolean;
+  timeoutMs: number;
+  dryRun: boolean;
+}
+
+export const DEFAULT_RESOURCES: ResourceSettings = {
+  requests: { cpu: '100m', memory: '128Mi' },
+  limits: { cpu: '1', memory: '256Mi' },
+};
+export const DEFAULT_AUTOSCALING: AutoscalingSettings = { enabled: false, min: 1, max: 5, targetCPU: 80 };
+export const DEFAULT_DRAIN_MS = 5000;
+export const DEFAULT_TIMEOUT_SECONDS = 180;
+
+const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
+const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
+
+export function normalizeDeployOptions(options: DeployK8sExecutorOptions, project: ProjectInfo): NormalizedDeployOptions {
+  const fail = (message: string): never => {
+    throw new DeployConfigError(`deploy-k8s options of ${project.projectName}: ${message}`);
+  };
+  const inWorkspace = (path: string) => (isAbsolute(path) ? path : resolve(project.workspaceRoot, path));
+
+  const replicas = options.replicas ?? 1;
+  if (!Number.isInteger(replicas) || replicas < 0) fail(`replicas must be a whole number >= 0, got ${replicas}`);
+
+  const autoscaling: AutoscalingSettings = { ...DEFAULT_AUTOSCALING, ...options.autoscaling };
+  if (autoscaling.enabled) {
+    if (!Number.isInteger(autoscaling.min) || autoscaling.min < 1) fail(`autoscaling.min must be a whole number >= 1, got ${autoscaling.min}`);
+    if (!Number.isInteger(autoscaling.max) || autoscaling.max < autoscaling.min) fail(`autoscaling.max (${autoscaling.max}) must be a whole number >= autoscaling.min (${autoscaling.min})`);
+    if (!Number.isInteger(autoscaling.targetCPU) || autoscaling.targetCPU < 1) fail(`autoscaling.targetCPU must be a whole percentage >= 1, got ${autoscaling.targetCPU}`);
+  }
+
+  const resources: ResourceSettings = {
+    requests: { ...DEFAULT_RESOURCES.requests, ...options.resources?.requests },
+    limits: { ...DEFAULT_RESOURCES.limits, ...options.resources?.limits },
+  };
+  for (const group of ['requests', 'limits'] as const) {
+    for (const resource of ['cpu', 'memory'] as const) {
+      const value = String(resources[group][resource]);
+      if (!QUANTITY.test(value)) fail(`resources.${group}.${resource} "${value}" is not a Kubernetes quantity (e.g. 250m, 1, 128Mi)`);
+    }
+  }
+
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(options.env ?? {})) {
+    if (!ENV_NAME.test(key)) fail(`env name "${key}" is not a valid variable name`);
+    env[key] = String(value);
+  }
+
+  const drainMs = options.drainMs ?? DEFAULT_DRAIN_MS;
+  if (!Number.isInteger(drainMs) || drainMs < 0) fail(`drainMs must be a whole number >= 0, got ${drainMs}`);
+  const timeoutSeconds = options.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
+  if (!(timeoutSeconds > 0)) fail(`timeoutSeconds must be > 0, got ${timeoutSeconds}`);
+
+  let name = '';
+  try {
+    name = toDnsLabel(options.name ?? project.projectName);
+  } catch (error) {
+    fail((error as Error).message);
+  }
+
+  return {
+    cluster: {
+      kubeconfig: options.kubeconfig ? inWorkspace(options.kubeconfig) : undefined,
+      context: options.context || undefined,
+      namespace: options.namespace ? toNamespace(options.namespace, fail) : undefined,
+    },
+    name,
+    partOf: project.workspaceName || 'turbolift',
+    imageRecordPath: inWorkspace(options.imageRecord ?? join('dist', project.projectRoot, 'image.json')),
+    replicas,
+    resources,
+    autoscaling,
+    env,
+    drainMs,
+    createNamespace: options.createNamespace ?? false,
+    timeoutMs: timeoutSeconds * 1000,
+    dryRun: options.dryRun ?? false,
+  };
+}
+
+function toNamespace(namespace: string, fail: (message: string) => never): string {
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) fail(`namespace "${namespace}" is not a DNS-1123 label`);
+  return namespace;
+}
+
+/** The desired state, once the namespace (option or kubeconfig) and the image record are known. */
+export function toDeploySpec(options: NormalizedDeployOptions, namespace: string, image: ImageRecord): ServiceDeploySpec {
+  return {
+    name: options.name,
+    namespace,
+    partOf: options.partOf,
+    image,
+    replicas: options.replicas,
+    resources: options.resources,
+    autoscaling: options.autoscaling,
+    env: options.env,
+    drainMs: options.drainMs,
+    createNamespace: options.createNamespace,
+  };
+}

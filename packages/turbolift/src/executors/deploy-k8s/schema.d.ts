@@ -1,0 +1,18 @@
+export interface DeployK8sExecutorOptions {
+  kubeconfig?: string;
+  context?: string;
+  namespace?: string;
+  createNamespace?: boolean;
+  name?: string;
+  replicas?: number;
+  resources?: {
+    requests?: { cpu?: string; memory?: string };
+    limits?: { cpu?: string; memory?: string };
+  };
+  autoscaling?: { enabled?: boolean; min?: number; max?: number; targetCPU?: number };
+  env?: Record<string, string | number | boolean>;
+  drainMs?: number;
+  timeoutSeconds?: number;
+  dryRun?: boolean;
+  imageRecord?: string;
+}

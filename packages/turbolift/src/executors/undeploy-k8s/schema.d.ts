@@ -1,0 +1,7 @@
+export interface UndeployK8sExecutorOptions {
+  kubeconfig?: string;
+  context?: string;
+  namespace?: string;
+  name?: string;
+  timeoutSeconds?: number;
+}

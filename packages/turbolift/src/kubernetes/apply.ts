@@ -1,0 +1,104 @@
+// Thin: server-side apply of rendered objects, skipping those whose content hash already matches.
+import { KubeConfig, KubernetesObject, KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
+import { describeApiError, isNotFound, withTimeout } from './api-errors';
+import { CONTENT_HASH_ANNOTATION, FIELD_MANAGER, managedObjectsSelector } from './labels';
+import type { KubernetesManifest } from './types';
+
+export const API_CALL_TIMEOUT_MS = 30_000;
+
+export type ApplyAction = 'created' | 'configured' | 'unchanged' | 'pruned';
+
+export interface ApplyOutcome {
+  kind: string;
+  name: string;
+  action: ApplyAction;
+}
+
+export class ApplyError extends Error {
+  override readonly name = 'ApplyError';
+}
+
+export function objectApi(kubeConfig: KubeConfig): KubernetesObjectApi {
+  return KubernetesObjectApi.makeApiClient(kubeConfig);
+}
+
+/**
+ * Applies each object with server-side apply (field manager `turbolift`, force: our fields are ours).
+ * An object that exists with the same `turbolift.dev/content-hash` is left alone ("unchanged"): same desired
+ * state, so no write, no new ReplicaSet. A Namespace that exists is left alone too.
+ */
+export async function applyManifests(client: KubernetesObjectApi, objects: readonly KubernetesManifest[]): Promise<ApplyOutcome[]> {
+  const outcomes: ApplyOutcome[] = [];
+  for (const object of objects) {
+    const wanted = object.metadata.annotations?.[CONTENT_HASH_ANNOTATION];
+    const current = await readIfExists(client, object);
+    const action: ApplyAction = !current ? 'created' : 'configured';
+    if (current && (object.kind === 'Namespace' || (wanted && current.metadata?.annotations?.[CONTENT_HASH_ANNOTATION] === wanted))) {
+      outcomes.push({ kind: object.kind, name: object.metadata.name, action: 'unchanged' });
+      continue;
+    }
+    try {
+      await withTimeout(
+        client.patch(object as KubernetesObject, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply),
+        API_CALL_TIMEOUT_MS,
+        `apply ${describeObject(object)}`,
+      );
+    } catch (error) {
+      throw new ApplyError(`apply ${describeObject(object)} failed: ${describeApiError(error)}`);
+    }
+    outcomes.push({ kind: object.kind, name: object.metadata.name, action });
+  }
+  return outcomes;
+}
+
+/** Kinds deploy-k8s renders only under some options: when the options change, the leftover must go. */
+const OPTIONAL_KINDS = [
+  { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler' },
+  { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget' },
+];
+
+/** Deletes our optional objects (HPA, PDB) of this service that the desired state no longer has. */
+export async function pruneManifests(
+  client: KubernetesObjectApi,
+  namespace: string,
+  name: string,
+  desired: readonly KubernetesManifest[],
+): Promise<ApplyOutcome[]> {
+  const outcomes: ApplyOutcome[] = [];
+  for (const { apiVersion, kind } of OPTIONAL_KINDS) {
+    const keep = new Set(desired.filter((object) => object.kind === kind).map((object) => object.metadata.name));
+    const list = await withTimeout(
+      client.list(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, managedObjectsSelector(name)),
+      API_CALL_TIMEOUT_MS,
+      `list ${kind} in ${namespace}`,
+    );
+    for (const item of list.items) {
+      const itemName = item.metadata?.name ?? '';
+      if (keep.has(itemName)) continue;
+      try {
+        await withTimeout(client.delete({ apiVersion, kind, metadata: { name: itemName, namespace } }), API_CALL_TIMEOUT_MS, `delete ${kind}/${itemName}`);
+      } catch (error) {
+        if (!isNotFound(error)) throw new ApplyError(`delete ${kind}/${itemName} in ${namespace} failed: ${describeApiError(error)}`);
+      }
+      outcomes.push({ kind, name: itemName, action: 'pruned' });
+    }
+  }
+  return outcomes;
+}
+
+async function readIfExists(client: KubernetesObjectApi, object: KubernetesManifest): Promise<KubernetesObject | undefined> {
+  try {
+    return await withTimeout(
+      client.read({ apiVersion: object.apiVersion, kind: object.kind, metadata: { name: object.metadata.name, namespace: object.metadata.namespace } }),
+      API_CALL_TIMEOUT_MS,
+      `read ${describeObject(object)}`,
+    );
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw new ApplyError(`read ${describeObject(object)} failed: ${describeApiError(error)}`);
+  }
+}
+
+export function describeObject(object: Pick<KubernetesManifest, 'kind' | 'metadata'>): string {
+  return `${object.kind}/${object.metadata.name}${object.metadata.namespace ? ` in ${object.metadata.namespace}` : ''}`;
+}

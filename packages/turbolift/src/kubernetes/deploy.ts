@@ -1,0 +1,51 @@
+// Thin: render -> apply -> prune -> watch the rollout -> report where the service answers.
+import { describeApiError } from './api-errors';
+import { applyManifests, objectApi, pruneManifests, type ApplyOutcome } from './apply';
+import type { ClusterTarget } from './kubeconfig';
+import { imageReference, renderManifests } from './manifests';
+import { waitForRollout } from './rollout';
+import { readServiceEndpoint, type ServiceEndpoint } from './service-endpoint';
+import type { ServiceDeploySpec } from './types';
+
+export interface DeployServiceOptions {
+  timeoutMs: number;
+  pullGraceMs?: number;
+  log: (line: string) => void;
+}
+
+export interface DeployServiceResult {
+  success: boolean;
+  /** One line when success is false. */
+  reason?: string;
+  contentHash: string;
+  outcomes: ApplyOutcome[];
+  endpoint?: ServiceEndpoint;
+}
+
+export async function deployService(target: ClusterTarget, spec: ServiceDeploySpec, options: DeployServiceOptions): Promise<DeployServiceResult> {
+  const { log } = options;
+  const { objects, contentHash } = renderManifests(spec);
+  log(`${spec.name}: deploying ${imageReference(spec.image)} to namespace ${spec.namespace} (context ${target.context}, ${target.server})`);
+
+  const client = objectApi(target.kubeConfig);
+  const outcomes = [...(await applyManifests(client, objects)), ...(await pruneManifests(client, spec.namespace, spec.name, objects))];
+  for (const outcome of outcomes) log(`  ${outcome.kind}/${outcome.name} ${outcome.action}`);
+  if (outcomes.every((outcome) => outcome.action === 'unchanged')) {
+    log(`${spec.name}: unchanged (content hash ${contentHash.slice(0, 12)} already applied), checking it is rolled out`);
+  }
+
+  const rollout = await waitForRollout(target.kubeConfig, { namespace: spec.namespace, name: spec.name, timeoutMs: options.timeoutMs, pullGraceMs: options.pullGraceMs, log });
+  if (!rollout.success) {
+    log(rollout.reason);
+    return { success: false, reason: rollout.reason, contentHash, outcomes };
+  }
+
+  let endpoint: ServiceEndpoint | undefined;
+  try {
+    endpoint = await readServiceEndpoint(target.kubeConfig, spec.namespace, spec.name);
+    log(`${spec.name}: ready; Service ClusterIP ${endpoint.clusterIP ?? 'none'}, in-cluster URL ${endpoint.inClusterUrl}`);
+  } catch (error) {
+    log(`${spec.name}: ready; reading Service/${spec.name} failed: ${describeApiError(error)}`);
+  }
+  return { success: true, contentHash, outcomes, endpoint };
+}

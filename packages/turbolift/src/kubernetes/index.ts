@@ -1,0 +1,13 @@
+// The Kubernetes platform: pure manifest rendering, server-side apply, rollout observation, removal.
+export type { AutoscalingSettings, ImageRecord, KubernetesManifest, ResourceSettings, ServiceDeploySpec } from './types';
+export { CONTENT_HASH_ANNOTATION, FIELD_MANAGER, LABEL, managedObjectsSelector, toDnsLabel } from './labels';
+export { imageReference, renderManifests, type RenderedManifests } from './manifests';
+export { renderYaml } from './yaml';
+export { DeployConfigError, parseImageRecord, readImageRecord } from './image-record';
+export { loadClusterTarget, type ClusterSelection, type ClusterTarget } from './kubeconfig';
+export { ApplyError, type ApplyOutcome } from './apply';
+export { deployService, type DeployServiceResult } from './deploy';
+export { waitForRollout, type RolloutResult } from './rollout';
+export { undeployService, type UndeployResult } from './undeploy';
+export { inClusterUrl, type ServiceEndpoint } from './service-endpoint';
+export { describeApiError } from './api-errors';

@@ -1,0 +1,64 @@
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { DeployConfigError } from './image-record';
+
+export interface ClusterSelection {
+  /** Path of a kubeconfig file; else KUBECONFIG, else ~/.kube/config, else the in-cluster account (as kubectl). */
+  kubeconfig?: string;
+  /** Context to use; else the file's current context. */
+  context?: string;
+  /** Namespace; else the context's namespace, else `default`. */
+  namespace?: string;
+}
+
+export interface ClusterTarget {
+  kubeConfig: KubeConfig;
+  context: string;
+  namespace: string;
+  server: string;
+}
+
+export function loadClusterTarget(selection: ClusterSelection): ClusterTarget {
+  const kubeConfig = new KubeConfig();
+  if (selection.kubeconfig) {
+    if (!existsSync(selection.kubeconfig)) throw new DeployConfigError(`kubeconfig ${selection.kubeconfig} does not exist`);
+    loadOrExplain(() => kubeConfig.loadFromFile(selection.kubeconfig!), selection.kubeconfig);
+  } else {
+    const defaultFile = join(homedir(), '.kube', 'config');
+    const inCluster = Boolean(process.env.KUBERNETES_SERVICE_HOST);
+    if (!process.env.KUBECONFIG && !existsSync(defaultFile) && !inCluster) {
+      throw new DeployConfigError(`no kubeconfig: pass the kubeconfig option, set KUBECONFIG or create ${defaultFile}`);
+    }
+    loadOrExplain(() => kubeConfig.loadFromDefault(), process.env.KUBECONFIG ?? defaultFile);
+  }
+
+  if (selection.context) {
+    if (!kubeConfig.getContextObject(selection.context)) {
+      const known = kubeConfig.getContexts().map((context) => context.name).join(', ') || 'none';
+      throw new DeployConfigError(`kubeconfig has no context "${selection.context}" (contexts: ${known})`);
+    }
+    kubeConfig.setCurrentContext(selection.context);
+  }
+  const context = kubeConfig.getCurrentContext();
+  const contextObject = kubeConfig.getContextObject(context);
+  const cluster = kubeConfig.getCurrentCluster();
+  if (!contextObject || !cluster) {
+    throw new DeployConfigError(`kubeconfig has no usable current context${context ? ` ("${context}")` : ''}: pass the context option`);
+  }
+  return {
+    kubeConfig,
+    context,
+    namespace: selection.namespace || contextObject.namespace || 'default',
+    server: cluster.server,
+  };
+}
+
+function loadOrExplain(load: () => void, source: string): void {
+  try {
+    load();
+  } catch (error) {
+    throw new DeployConfigError(`cannot read kubeconfig ${source}: ${(error as Error).message.split('\n')[0]}`);
+  }
+}

@@ -1,0 +1,185 @@
+import { describe, expect, it } from 'vitest';
+import { loadAllYaml } from '@kubernetes/client-node';
+import { CONTENT_HASH_ANNOTATION, LABEL, toDnsLabel, toLabelValue } from './labels';
+import { imageReference, renderManifests } from './manifests';
+import type { KubernetesManifest, ServiceDeploySpec } from './types';
+import { renderYaml } from './yaml';
+
+const DIGEST = `sha256:${'ab'.repeat(32)}`;
+
+function spec(overrides: Partial<ServiceDeploySpec> = {}): ServiceDeploySpec {
+  return {
+    name: 'compress-all-service',
+    namespace: 'demo',
+    partOf: '@acme/source',
+    image: { service: 'compress-all-service', image: '127.0.0.1:5000/compress-all-service', tag: 'abc123', digest: DIGEST },
+    replicas: 1,
+    resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '256Mi' } },
+    autoscaling: { enabled: false, min: 1, max: 5, targetCPU: 80 },
+    env: {},
+    drainMs: 5000,
+    createNamespace: false,
+    ...overrides,
+  };
+}
+
+const byKind = (objects: KubernetesManifest[], kind: string) => objects.find((object) => object.kind === kind);
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const deploymentOf = (objects: KubernetesManifest[]) => byKind(objects, 'Deployment') as any;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const containerOf = (objects: KubernetesManifest[]) => deploymentOf(objects).spec.template.spec.containers[0] as any;
+
+describe('renderManifests', () => {
+  it('renders Service then Deployment, and no Namespace, HPA or PDB for one fixed replica', () => {
+    const { objects } = renderManifests(spec());
+    expect(objects.map((object) => object.kind)).toEqual(['Service', 'Deployment']);
+  });
+
+  it('renders the Namespace first only when asked to create it', () => {
+    const { objects } = renderManifests(spec({ createNamespace: true }));
+    expect(objects[0]).toMatchObject({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'demo' } });
+  });
+
+  it('labels every object the recommended way and selects pods by name and instance only', () => {
+    const { objects } = renderManifests(spec({ replicas: 2, autoscaling: { enabled: true, min: 2, max: 4, targetCPU: 70 } }));
+    for (const object of objects) {
+      expect(object.metadata.namespace).toBe('demo');
+      expect(object.metadata.labels).toEqual({
+        [LABEL.name]: 'compress-all-service',
+        [LABEL.instance]: 'compress-all-service',
+        [LABEL.component]: 'lifted-function',
+        [LABEL.partOf]: 'acme-source',
+        [LABEL.managedBy]: 'turbolift',
+        [LABEL.version]: 'abc123',
+      });
+    }
+    const selector = { [LABEL.name]: 'compress-all-service', [LABEL.instance]: 'compress-all-service' };
+    expect(deploymentOf(objects).spec.selector).toEqual({ matchLabels: selector });
+    expect((byKind(objects, 'Service') as any).spec.selector).toEqual(selector);
+    expect((byKind(objects, 'PodDisruptionBudget') as any).spec.selector).toEqual({ matchLabels: selector });
+    expect(deploymentOf(objects).spec.template.metadata.labels).toMatchObject(selector);
+  });
+
+  it('pins the image by digest when the record has one, else uses the tag', () => {
+    expect(containerOf(renderManifests(spec()).objects).image).toBe(`127.0.0.1:5000/compress-all-service@${DIGEST}`);
+    const unpushed = spec({ image: { ...spec().image, digest: null } });
+    expect(containerOf(renderManifests(unpushed).objects).image).toBe('127.0.0.1:5000/compress-all-service:abc123');
+    expect(imageReference({ image: 'r/x', tag: 't', digest: null })).toBe('r/x:t');
+  });
+
+  it('probes /readyz and /healthz on the named port 8080 and sets the runtime env', () => {
+    const container = containerOf(renderManifests(spec({ env: { TURBOLIFT_REMOTE_STACK: '1', PORT: '9999' } })).objects);
+    expect(container.ports).toEqual([{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
+    expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
+    expect(container.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    // PORT is turbolift's: the probes and the Service point at it.
+    expect(container.env).toEqual([
+      { name: 'HOST', value: '0.0.0.0' },
+      { name: 'PORT', value: '8080' },
+      { name: 'TURBOLIFT_DRAIN_MS', value: '5000' },
+      { name: 'TURBOLIFT_REMOTE_STACK', value: '1' },
+    ]);
+  });
+
+  it('rolls out one extra pod at a time without going below the wanted count, and outlasts the drain', () => {
+    const deployment = deploymentOf(renderManifests(spec({ drainMs: 12_500 })).objects);
+    expect(deployment.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
+    expect(deployment.spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThan(12.5);
+  });
+
+  it('runs the container locked down', () => {
+    const container = containerOf(renderManifests(spec()).objects);
+    expect(container.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      runAsUser: 1000,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(container.resources).toEqual({ requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '256Mi' } });
+  });
+
+  it('exposes port 80 to the named container port through a ClusterIP Service', () => {
+    const service = byKind(renderManifests(spec()).objects, 'Service') as any;
+    expect(service.spec.type).toBe('ClusterIP');
+    expect(service.spec.ports).toEqual([{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }]);
+  });
+
+  it('sets replicas on the Deployment without autoscaling, and leaves them to the HPA with it', () => {
+    const fixed = renderManifests(spec({ replicas: 3 })).objects;
+    expect(deploymentOf(fixed).spec.replicas).toBe(3);
+    expect(byKind(fixed, 'HorizontalPodAutoscaler')).toBeUndefined();
+
+    const scaled = renderManifests(spec({ replicas: 3, autoscaling: { enabled: true, min: 2, max: 6, targetCPU: 65 } })).objects;
+    expect('replicas' in deploymentOf(scaled).spec).toBe(false);
+    expect(byKind(scaled, 'HorizontalPodAutoscaler')).toMatchObject({
+      apiVersion: 'autoscaling/v2',
+      spec: {
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'compress-all-service' },
+        minReplicas: 2,
+        maxReplicas: 6,
+        metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 65 } } }],
+      },
+    });
+  });
+
+  it('adds a PodDisruptionBudget only when more than one replica is always there', () => {
+    expect(byKind(renderManifests(spec({ replicas: 1 })).objects, 'PodDisruptionBudget')).toBeUndefined();
+    expect(byKind(renderManifests(spec({ replicas: 2 })).objects, 'PodDisruptionBudget')).toMatchObject({
+      apiVersion: 'policy/v1',
+      spec: { maxUnavailable: 1 },
+    });
+    const autoscaledFromOne = spec({ replicas: 3, autoscaling: { enabled: true, min: 1, max: 3, targetCPU: 80 } });
+    expect(byKind(renderManifests(autoscaledFromOne).objects, 'PodDisruptionBudget')).toBeUndefined();
+  });
+});
+
+describe('content hash', () => {
+  it('is the same for the same input, whatever the order of env keys', () => {
+    const a = renderManifests(spec({ env: { A: '1', B: '2' } }));
+    const b = renderManifests(spec({ env: { B: '2', A: '1' } }));
+    expect(a.contentHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(b.contentHash).toBe(a.contentHash);
+    expect(b.objects).toEqual(a.objects);
+  });
+
+  it('changes with the image digest, the replicas and the env', () => {
+    const base = renderManifests(spec()).contentHash;
+    expect(renderManifests(spec({ image: { ...spec().image, digest: `sha256:${'cd'.repeat(32)}` } })).contentHash).not.toBe(base);
+    expect(renderManifests(spec({ replicas: 2 })).contentHash).not.toBe(base);
+    expect(renderManifests(spec({ env: { X: '1' } })).contentHash).not.toBe(base);
+  });
+
+  it('is stamped on every object but the shared Namespace, and not on the pod template (no restart for a Service change)', () => {
+    const { objects, contentHash } = renderManifests(spec({ createNamespace: true, replicas: 2 }));
+    for (const object of objects) {
+      expect(object.metadata.annotations?.[CONTENT_HASH_ANNOTATION]).toBe(object.kind === 'Namespace' ? undefined : contentHash);
+    }
+    expect(deploymentOf(objects).spec.template.metadata.annotations).toBeUndefined();
+  });
+});
+
+describe('renderYaml', () => {
+  it('renders one document per object that reads back to the same objects', () => {
+    const { objects } = renderManifests(spec({ createNamespace: true, replicas: 2, autoscaling: { enabled: true, min: 2, max: 3, targetCPU: 80 } }));
+    const yaml = renderYaml(objects);
+    expect(yaml.match(/^---$/gm)).toHaveLength(objects.length);
+    const back = loadAllYaml(yaml).map((object) => JSON.parse(JSON.stringify(object)));
+    expect(back).toEqual(JSON.parse(JSON.stringify(objects)));
+  });
+});
+
+describe('names', () => {
+  it('makes DNS-1123 labels from project names, dropping the npm scope', () => {
+    expect(toDnsLabel('@acme/compress-all-service')).toBe('compress-all-service');
+    expect(toDnsLabel('Compress_All.Service')).toBe('compress-all-service');
+    expect(toDnsLabel(`x${'-y'.repeat(40)}`).length).toBeLessThanOrEqual(63);
+    expect(() => toDnsLabel('@acme/___')).toThrow(/no letters or digits/);
+  });
+
+  it('makes label values from tags', () => {
+    expect(toLabelValue('1.2.3+build/7')).toBe('1.2.3-build-7');
+    expect(toLabelValue('-x-')).toBe('x');
+  });
+});

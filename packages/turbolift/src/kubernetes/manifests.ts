@@ -1,0 +1,196 @@
+// Pure renderers: the desired state of one lifted service as Kubernetes objects (data, no I/O).
+import { createHash } from 'node:crypto';
+import { CONTENT_HASH_ANNOTATION, LABEL, MANAGED_BY, commonLabels, selectorLabels } from './labels';
+import type { ImageRecord, KubernetesManifest, ServiceDeploySpec } from './types';
+
+export const CONTAINER_PORT = 8080;
+export const SERVICE_PORT = 80;
+export const PORT_NAME = 'http';
+/** Seconds the kubelet waits after SIGTERM beyond the drain itself, so the drain is never cut short. */
+export const TERMINATION_MARGIN_SECONDS = 10;
+const RUN_AS_USER = 1000;
+
+export interface RenderedManifests {
+  /** In apply order: Namespace (optional), Service, Deployment, HPA (optional), PDB (optional). */
+  objects: KubernetesManifest[];
+  /** sha256 of the desired state; stamped on every object but the Namespace as `turbolift.dev/content-hash`. */
+  contentHash: string;
+}
+
+/** `repo@sha256:…` when the registry digest is known (what runs cannot drift from what was built), else `repo:tag`. */
+export function imageReference(image: Pick<ImageRecord, 'image' | 'tag' | 'digest'>): string {
+  return image.digest ? `${image.image}@${image.digest}` : `${image.image}:${image.tag}`;
+}
+
+/** Replicas that are always there: the autoscaler's floor when it is on, else the fixed count. */
+export function minimumReplicas(spec: Pick<ServiceDeploySpec, 'replicas' | 'autoscaling'>): number {
+  return spec.autoscaling.enabled ? spec.autoscaling.min : spec.replicas;
+}
+
+export function renderManifests(spec: ServiceDeploySpec): RenderedManifests {
+  const objects: KubernetesManifest[] = [];
+  if (spec.createNamespace) objects.push(renderNamespace(spec));
+  objects.push(renderService(spec), renderDeployment(spec));
+  if (spec.autoscaling.enabled) objects.push(renderHorizontalPodAutoscaler(spec));
+  if (minimumReplicas(spec) > 1) objects.push(renderPodDisruptionBudget(spec));
+  const contentHash = hashDesiredState(objects);
+  return { objects: objects.map((object) => stampContentHash(object, contentHash)), contentHash };
+}
+
+export function renderNamespace(spec: Pick<ServiceDeploySpec, 'namespace'>): KubernetesManifest {
+  return {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name: spec.namespace, labels: { [LABEL.managedBy]: MANAGED_BY } },
+  };
+}
+
+export function renderDeployment(spec: ServiceDeploySpec): KubernetesManifest {
+  const labels = commonLabels(spec);
+  const env = renderEnv(spec);
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: spec.name, namespace: spec.namespace, labels },
+    spec: {
+      // With an autoscaler the replica count is its field: setting it here would make every apply fight it.
+      ...(spec.autoscaling.enabled ? {} : { replicas: spec.replicas }),
+      revisionHistoryLimit: 5,
+      selector: { matchLabels: selectorLabels(spec) },
+      // Never below the wanted count during a rollout: one new pod at a time, an old one goes when it is ready.
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      template: {
+        metadata: { labels },
+        spec: {
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          terminationGracePeriodSeconds: Math.ceil(spec.drainMs / 1000) + TERMINATION_MARGIN_SECONDS,
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: RUN_AS_USER,
+            runAsGroup: RUN_AS_USER,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          containers: [
+            {
+              name: spec.name,
+              image: imageReference(spec.image),
+              ...(spec.image.digest ? { imagePullPolicy: 'IfNotPresent' } : {}),
+              ports: [{ name: PORT_NAME, containerPort: CONTAINER_PORT, protocol: 'TCP' }],
+              env,
+              readinessProbe: {
+                httpGet: { path: '/readyz', port: PORT_NAME },
+                periodSeconds: 2,
+                timeoutSeconds: 2,
+                failureThreshold: 2,
+              },
+              livenessProbe: {
+                httpGet: { path: '/healthz', port: PORT_NAME },
+                initialDelaySeconds: 5,
+                periodSeconds: 10,
+                timeoutSeconds: 2,
+                failureThreshold: 3,
+              },
+              resources: {
+                requests: { ...spec.resources.requests },
+                limits: { ...spec.resources.limits },
+              },
+              securityContext: {
+                runAsNonRoot: true,
+                runAsUser: RUN_AS_USER,
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                capabilities: { drop: ['ALL'] },
+                seccompProfile: { type: 'RuntimeDefault' },
+              },
+              // The root filesystem is read-only; Node and libraries that need scratch space get /tmp.
+              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+            },
+          ],
+          volumes: [{ name: 'tmp', emptyDir: {} }],
+        },
+      },
+    },
+  };
+}
+
+function renderEnv(spec: ServiceDeploySpec): Array<{ name: string; value: string }> {
+  const fixed: Record<string, string> = {
+    HOST: '0.0.0.0',
+    PORT: String(CONTAINER_PORT),
+    TURBOLIFT_DRAIN_MS: String(spec.drainMs),
+  };
+  const extra = Object.keys(spec.env)
+    .filter((name) => !(name in fixed))
+    .sort()
+    .map((name) => ({ name, value: spec.env[name] }));
+  return [...Object.entries(fixed).map(([name, value]) => ({ name, value })), ...extra];
+}
+
+export function renderService(spec: ServiceDeploySpec): KubernetesManifest {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: spec.name, namespace: spec.namespace, labels: commonLabels(spec) },
+    spec: {
+      type: 'ClusterIP',
+      selector: selectorLabels(spec),
+      ports: [{ name: PORT_NAME, port: SERVICE_PORT, targetPort: PORT_NAME, protocol: 'TCP' }],
+    },
+  };
+}
+
+export function renderHorizontalPodAutoscaler(spec: ServiceDeploySpec): KubernetesManifest {
+  return {
+    apiVersion: 'autoscaling/v2',
+    kind: 'HorizontalPodAutoscaler',
+    metadata: { name: spec.name, namespace: spec.namespace, labels: commonLabels(spec) },
+    spec: {
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: spec.name },
+      minReplicas: spec.autoscaling.min,
+      maxReplicas: spec.autoscaling.max,
+      metrics: [
+        {
+          type: 'Resource',
+          resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: spec.autoscaling.targetCPU } },
+        },
+      ],
+    },
+  };
+}
+
+/** Only rendered with more than one replica: a budget over a single pod would block every node drain. */
+export function renderPodDisruptionBudget(spec: ServiceDeploySpec): KubernetesManifest {
+  return {
+    apiVersion: 'policy/v1',
+    kind: 'PodDisruptionBudget',
+    metadata: { name: spec.name, namespace: spec.namespace, labels: commonLabels(spec) },
+    spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels(spec) } },
+  };
+}
+
+/** sha256 over the objects with their keys sorted, so the same desired state always gives the same hash. */
+export function hashDesiredState(objects: readonly KubernetesManifest[]): string {
+  return createHash('sha256').update(canonicalJson(objects)).digest('hex');
+}
+
+function stampContentHash(object: KubernetesManifest, contentHash: string): KubernetesManifest {
+  // The Namespace may be shared by many services: it carries no per-service hash.
+  if (object.kind === 'Namespace') return object;
+  return {
+    ...object,
+    metadata: { ...object.metadata, annotations: { ...object.metadata.annotations, [CONTENT_HASH_ANNOTATION]: contentHash } },
+  };
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.keys(value as Record<string, unknown>)
+      .sort()
+      .filter((key) => (value as Record<string, unknown>)[key] !== undefined)
+      .map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`);
+    return `{${entries.join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
