@@ -45,9 +45,13 @@ export async function assertRegistryReachable(registry: string): Promise<void> {
   }
 }
 
-export type ManifestState = 'present' | 'absent' | 'unverifiable';
+export interface ManifestState {
+  state: 'present' | 'absent' | 'unverifiable';
+  /** Docker-Content-Digest of the manifest when present. */
+  digest?: string;
+}
 
-/** HEAD /v2/<path>/manifests/<tag>: does the registry still hold the image? */
+/** HEAD /v2/<path>/manifests/<tag>: does the registry still hold the image, and under which digest? */
 export async function registryManifestState(registry: string, path: string, tag: string, auth?: RegistryAuth): Promise<ManifestState> {
   try {
     const response = await request(`${registryBaseUrl(registry)}/v2/${path}/manifests/${encodeURIComponent(tag)}`, {
@@ -57,9 +61,12 @@ export async function registryManifestState(registry: string, path: string, tag:
       bodyTimeout: TIMEOUT_MS,
     });
     await response.body.dump();
-    if (response.statusCode === 200) return 'present';
-    if (response.statusCode === 404) return 'absent';
-    return 'unverifiable';
+    if (response.statusCode === 200) {
+      const digest = response.headers['docker-content-digest'];
+      return { state: 'present', digest: typeof digest === 'string' ? digest : undefined };
+    }
+    if (response.statusCode === 404) return { state: 'absent' };
+    return { state: 'unverifiable' };
   } catch (error) {
     throw unreachable(registry, error);
   }

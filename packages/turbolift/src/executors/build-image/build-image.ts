@@ -1,0 +1,148 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { contentTag, packBuildContext, readBundleFiles, type ContextFile } from '../../docker/build-context';
+import { authForRegistry, readDockerConfig, type RegistryAuth } from '../../docker/docker-config';
+import { renderDockerfile } from '../../docker/dockerfile';
+import { CONTENT_HASH_LABEL, DockerEngine, SERVICE_LABEL, imagesToPrune } from '../../docker/engine';
+import { ImageError } from '../../docker/errors';
+import { splitRepository } from '../../docker/image-reference';
+import { readImageRecordIfAny, writeImageRecord, type ImageRecord } from '../../docker/image-record';
+import { assertRegistryReachable, registryManifestState } from '../../docker/registry';
+import type { NormalizedBuildImageOptions } from './normalize-options';
+
+export type Log = (line: string) => void;
+
+/** Does the bundle's package.json list packages that must be installed in the image? */
+export function bundleHasExternals(bundleDir: string): boolean {
+  const file = join(bundleDir, 'package.json');
+  if (!existsSync(file)) return false;
+  const manifest = JSON.parse(readFileSync(file, 'utf8')) as { dependencies?: Record<string, string> };
+  return Object.keys(manifest.dependencies ?? {}).length > 0;
+}
+
+/** The image a Dockerfile ends up on: the last stage's FROM (for the record). */
+export function finalBaseImage(dockerfile: string): string | undefined {
+  const froms = [...dockerfile.matchAll(/^\s*FROM\s+(?:--\S+\s+)*(\S+)/gim)].map((match) => match[1]);
+  return froms[froms.length - 1];
+}
+
+interface PreparedBuild {
+  context: Buffer;
+  tag: string;
+  labels: Record<string, string>;
+  baseImage: string;
+}
+
+async function prepareBuild(options: NormalizedBuildImageOptions): Promise<PreparedBuild> {
+  const mainJs = join(options.bundleDir, 'main.js');
+  if (!existsSync(mainJs)) {
+    const shown = relative(options.workspaceRoot, mainJs) || mainJs;
+    throw new ImageError('TL_BUNDLE_MISSING', `bundle ${shown} is missing: run "nx run ${options.service}:build" first`);
+  }
+  const dockerfile = options.dockerfile
+    ? readFileSync(options.dockerfile, 'utf8')
+    : renderDockerfile({ baseImage: options.baseImage, hasExternals: bundleHasExternals(options.bundleDir), port: options.port });
+  const files: ContextFile[] = [{ path: 'Dockerfile', content: Buffer.from(dockerfile) }, ...readBundleFiles(options.bundleDir)];
+  const context = await packBuildContext(files);
+  const labels = { ...options.labels, [SERVICE_LABEL]: options.service };
+  return { context, tag: contentTag(context, labels), labels, baseImage: finalBaseImage(dockerfile) ?? options.baseImage };
+}
+
+function sameTags(record: ImageRecord, tags: string[]): boolean {
+  return JSON.stringify(record.tags ?? [record.tag]) === JSON.stringify(tags);
+}
+
+/**
+ * Why a previous record cannot be trusted, or undefined when the image it names is really there
+ * (in the engine, and in the registry when it was pushed). A restored record is a claim, not a fact.
+ */
+async function staleReason(record: ImageRecord, engine: DockerEngine, registryAuth: RegistryAuth | undefined): Promise<string | undefined> {
+  const reference = `${record.image}:${record.tag}`;
+  const local = await engine.inspectImage(reference);
+  if (!local) return `image ${reference} is gone from the engine, rebuilding`;
+  if (record.imageId && local.id !== record.imageId) return `image ${reference} in the engine is not the recorded ${record.imageId}, rebuilding`;
+  if (record.pushed) {
+    const { registry, path } = splitRepository(record.image);
+    if (!registry) return undefined;
+    const remote = await registryManifestState(registry, path, record.tag, registryAuth);
+    if (remote.state === 'absent') return `image ${reference} is gone from the registry ${registry}, rebuilding`;
+    if (remote.state === 'unverifiable') return `cannot check ${reference} in the registry ${registry}, rebuilding and pushing`;
+    if (record.digest && remote.digest && remote.digest !== record.digest) return `image ${reference} in the registry has digest ${remote.digest}, not the recorded ${record.digest}, rebuilding`;
+  }
+  return undefined;
+}
+
+async function pruneOldImages(engine: DockerEngine, options: NormalizedBuildImageOptions, builtId: string, log: Log): Promise<void> {
+  const images = await engine.listServiceImages(options.service);
+  for (const image of imagesToPrune(images, options.keep, builtId)) {
+    log(`removing old image ${image.repoTags[0] ?? image.id} of ${options.service} (keeping ${options.keep})`);
+    await engine.removeImage(image.id);
+  }
+}
+
+/** Builds (or verifies) the image of one service and writes its record. */
+export async function buildServiceImage(options: NormalizedBuildImageOptions, engine: DockerEngine, log: Log): Promise<ImageRecord> {
+  await engine.ping();
+  const prepared = await prepareBuild(options);
+  const tags = [prepared.tag, ...options.extraTags.filter((tag) => tag !== prepared.tag)];
+  const reference = `${options.repository}:${prepared.tag}`;
+
+  let auth: RegistryAuth | undefined;
+  if (options.push && options.registry) {
+    const lookup = authForRegistry(readDockerConfig(), options.registry);
+    if (lookup.note) log(lookup.note);
+    auth = lookup.auth;
+    await assertRegistryReachable(options.registry);
+  }
+
+  const previous = readImageRecordIfAny(options.recordFile);
+  if (previous && previous.image === options.repository && previous.tag === prepared.tag && sameTags(previous, tags) && previous.pushed === options.push) {
+    const reason = await staleReason(previous, engine, auth);
+    if (!reason) {
+      log(`image ${reference} is up to date (verified in the engine${previous.pushed ? ' and the registry' : ''})`);
+      return previous;
+    }
+    log(reason);
+  }
+
+  log(`building ${reference}${options.dockerfile ? ` from ${relative(options.workspaceRoot, options.dockerfile)}` : ''}`);
+  const imageId = await engine.build({
+    context: prepared.context,
+    tags: tags.map((tag) => `${options.repository}:${tag}`),
+    labels: { ...prepared.labels, [CONTENT_HASH_LABEL]: prepared.tag },
+    onLine: (line) => log(`  ${line}`),
+  });
+  const built = await engine.inspectImage(imageId);
+  const base = await engine.inspectImage(prepared.baseImage);
+
+  let digest: string | null = null;
+  if (options.push) {
+    for (const tag of tags) {
+      log(`pushing ${options.repository}:${tag}`);
+      const pushed = await engine.push(options.repository, tag, auth);
+      if (tag === prepared.tag) digest = pushed;
+    }
+  }
+
+  await pruneOldImages(engine, options, imageId, log);
+
+  const record: ImageRecord = {
+    service: options.service,
+    image: options.repository,
+    tag: prepared.tag,
+    tags,
+    imageId,
+    digest,
+    size: built?.size ?? 0,
+    baseImage: prepared.baseImage,
+    baseImageSize: base?.size ?? null,
+    pushed: options.push,
+  };
+  writeImageRecord(options.recordFile, record);
+  log(`built ${reference} (${imageId.slice(0, 19)}, ${formatMegabytes(record.size)}${digest ? `, ${digest}` : ''})`);
+  return record;
+}
+
+function formatMegabytes(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
+}

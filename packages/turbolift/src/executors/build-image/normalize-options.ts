@@ -1,0 +1,91 @@
+import { existsSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { ImageError } from '../../docker/errors';
+import { isValidTag, splitRepository } from '../../docker/image-reference';
+import type { BuildImageExecutorOptions } from './schema';
+
+/** Everything the build needs, resolved once: absolute paths, defaults applied, nothing optional left to guess. */
+export interface NormalizedBuildImageOptions {
+  service: string;
+  projectRoot: string;
+  workspaceRoot: string;
+  bundleDir: string;
+  recordFile: string;
+  repository: string;
+  /** Registry host[:port] the repository lives in, if any. */
+  registry?: string;
+  push: boolean;
+  baseImage: string;
+  extraTags: string[];
+  keep: number;
+  /** A user's Dockerfile (absolute path), or undefined to render one. */
+  dockerfile?: string;
+  labels: Record<string, string>;
+  port: number;
+}
+
+export interface ProjectFacts {
+  projectName: string;
+  projectRoot: string;
+  workspaceRoot: string;
+  nodeVersion?: string;
+}
+
+/** `@acme/compress-all-service` → `acme/compress-all-service`: a valid repository path. */
+export function repositoryName(projectName: string): string {
+  return projectName
+    .toLowerCase()
+    .replace(/^@/, '')
+    .replace(/[^a-z0-9._/-]+/g, '-')
+    .replace(/^[-._/]+|[-._/]+$/g, '');
+}
+
+export function normalizeBuildImageOptions(options: BuildImageExecutorOptions, facts: ProjectFacts): NormalizedBuildImageOptions {
+  const { projectName, projectRoot, workspaceRoot } = facts;
+  const fromRoot = (path: string) => (isAbsolute(path) ? path : resolve(workspaceRoot, path));
+  const nodeMajor = (facts.nodeVersion ?? process.versions.node).replace(/^v/, '').split('.')[0];
+
+  const registry = options.registry?.replace(/^https?:\/\//, '').replace(/\/+$/, '') || undefined;
+  const repository = options.repository ?? (registry ? `${registry}/${repositoryName(projectName)}` : repositoryName(projectName));
+  const repositoryRegistry = splitRepository(repository).registry;
+  if (registry && repositoryRegistry && repositoryRegistry !== registry) {
+    throw new ImageError('TL_IMAGE_OPTIONS', `build-image options of ${projectName}: repository ${repository} is not in registry ${registry}`);
+  }
+  const push = options.push ?? Boolean(registry ?? repositoryRegistry);
+  if (push && !(registry ?? repositoryRegistry)) {
+    throw new ImageError('TL_IMAGE_OPTIONS', `build-image options of ${projectName}: "push" needs a "registry" (or a repository that starts with one)`);
+  }
+  const extraTags = options.tags ?? [];
+  for (const tag of extraTags) {
+    if (!isValidTag(tag)) throw new ImageError('TL_IMAGE_OPTIONS', `build-image options of ${projectName}: "${tag}" is not a valid image tag`);
+  }
+  const keep = options.keep ?? 3;
+  if (!Number.isInteger(keep) || keep < 1) {
+    throw new ImageError('TL_IMAGE_OPTIONS', `build-image options of ${projectName}: "keep" must be a whole number ≥ 1, got ${keep}`);
+  }
+
+  let dockerfile: string | undefined;
+  if (options.dockerfile) {
+    dockerfile = fromRoot(options.dockerfile);
+    if (!existsSync(dockerfile)) throw new ImageError('TL_DOCKERFILE_MISSING', `Dockerfile ${options.dockerfile} (option "dockerfile" of ${projectName}) does not exist`);
+  } else if (existsSync(join(workspaceRoot, projectRoot, 'Dockerfile'))) {
+    dockerfile = join(workspaceRoot, projectRoot, 'Dockerfile');
+  }
+
+  return {
+    service: projectName,
+    projectRoot,
+    workspaceRoot,
+    bundleDir: fromRoot(options.bundleDir ?? join('dist', projectRoot, 'bundle')),
+    recordFile: join(workspaceRoot, 'dist', projectRoot, 'image.json'),
+    repository,
+    registry: registry ?? repositoryRegistry,
+    push,
+    baseImage: options.baseImage ?? `node:${nodeMajor}-slim`,
+    extraTags: extraTags.filter((tag, index) => extraTags.indexOf(tag) === index),
+    keep,
+    dockerfile,
+    labels: { ...(options.labels ?? {}) },
+    port: options.port ?? 8080,
+  };
+}
