@@ -21,6 +21,8 @@ export interface BuildRequest {
   /** Full references, `repository:tag`. */
   tags: string[];
   labels: Record<string, string>;
+  /** Where the Dockerfile came from, named in errors (e.g. `Dockerfile apps/x/Dockerfile`). */
+  dockerfileSource?: string;
   onLine?: (line: string) => void;
 }
 
@@ -39,7 +41,8 @@ function engineMessage(error: unknown): string {
   const e = error as { json?: { message?: string } | string; reason?: string; message?: string };
   if (e?.json && typeof e.json === 'object' && e.json.message) return e.json.message;
   if (typeof e?.json === 'string' && e.json.trim()) return e.json.trim();
-  return e?.message ?? String(error);
+  // docker-modem prefixes the engine's text with its own words: "(HTTP code 400) unexpected - ".
+  return (e?.message ?? String(error)).replace(/^\(HTTP code \d+\)[^-]*- /, '');
 }
 
 const CONNECTION_ERRORS = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT']);
@@ -97,6 +100,7 @@ export class DockerEngine {
 
   /** Builds from a context tar; returns the image id. A failing step becomes one line naming it. */
   async build(request: BuildRequest): Promise<string> {
+    const source = request.dockerfileSource ? ` (${request.dockerfileSource})` : '';
     let events: ProgressEvent[];
     try {
       const stream = await this.docker.buildImage(Readable.from([request.context]), {
@@ -109,12 +113,12 @@ export class DockerEngine {
       } as unknown as Docker.ImageBuildOptions);
       events = await this.follow(stream, request.onLine);
     } catch (error) {
-      throw this.translate(error, 'image build failed');
+      throw this.translate(error, `image build failed${source}`);
     }
     const outcome = summarizeBuild(events);
     if (outcome.error) {
-      const step = outcome.failedStep ? `${outcome.failedStep}: ` : '';
-      throw new ImageError('TL_DOCKER_BUILD_FAILED', `image build failed at ${step}${oneLine(outcome.error)}`);
+      const step = outcome.failedStep ? ` at ${outcome.failedStep}` : '';
+      throw new ImageError('TL_DOCKER_BUILD_FAILED', `image build failed${source}${step}: ${oneLine(outcome.error)}`);
     }
     const id = outcome.imageId ?? (await this.inspectImage(request.tags[0]))?.id;
     if (!id) throw new ImageError('TL_DOCKER_BUILD_FAILED', `image build of ${request.tags[0]} ended without an image id`);

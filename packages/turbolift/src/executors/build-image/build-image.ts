@@ -110,6 +110,7 @@ export async function buildServiceImage(options: NormalizedBuildImageOptions, en
     context: prepared.context,
     tags: tags.map((tag) => `${options.repository}:${tag}`),
     labels: { ...prepared.labels, [CONTENT_HASH_LABEL]: prepared.tag },
+    dockerfileSource: options.dockerfile ? `Dockerfile ${relative(options.workspaceRoot, options.dockerfile)}` : 'rendered Dockerfile',
     onLine: (line) => log(`  ${line}`),
   });
   const built = await engine.inspectImage(imageId);
