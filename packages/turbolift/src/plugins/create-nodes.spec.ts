@@ -1,0 +1,106 @@
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createNodes, createNodesV2, createServiceTargets, SERVICE_TAG } from './create-nodes';
+import type { CreateNodesContextV2 } from '@nx/devkit';
+
+const marker = { function: 'compressAll', library: '@acme/lifted-compress-all', main: 'src/main.ts', port: 4310 };
+
+describe('createServiceTargets', () => {
+  const targets = createServiceTargets('apps/lifted/compress-all-service', marker, undefined);
+
+  it('infers the five targets, each described', () => {
+    expect(Object.keys(targets)).toEqual(['build', 'serve', 'build-image', 'deploy-k8s', 'undeploy-k8s']);
+    for (const [name, target] of Object.entries(targets)) {
+      expect(target.metadata?.description, name).toMatch(/\w/);
+    }
+  });
+
+  it('bundles into its own folder, so the bundle and the image record never overlap', () => {
+    expect(targets.build).toMatchObject({
+      executor: 'turbolift:bundle',
+      cache: true,
+      inputs: ['production', '^production', { externalDependencies: ['esbuild'] }],
+      outputs: ['{workspaceRoot}/dist/{projectRoot}/bundle'],
+      options: { main: 'apps/lifted/compress-all-service/src/main.ts', outputPath: 'dist/apps/lifted/compress-all-service/bundle' },
+    });
+    expect(targets['build-image'].outputs).toEqual(['{workspaceRoot}/dist/{projectRoot}/image.json']);
+  });
+
+  it('serves continuously on the marker port after a build', () => {
+    expect(targets.serve).toMatchObject({ executor: 'turbolift:serve', continuous: true, dependsOn: ['build'], options: { port: 4310 } });
+  });
+
+  it('caches the image build but never a deploy', () => {
+    expect(targets['build-image']).toMatchObject({ executor: 'turbolift:build-image', cache: true, dependsOn: ['build'] });
+    expect(targets['deploy-k8s']).toMatchObject({ executor: 'turbolift:deploy-k8s', cache: false, dependsOn: ['build-image'] });
+    expect(targets['undeploy-k8s']).toMatchObject({ executor: 'turbolift:undeploy-k8s', cache: false });
+  });
+
+  it('uses the configured target names, also in dependsOn', () => {
+    const renamed = createServiceTargets('svc', marker, { buildTargetName: 'bundle', buildImageTargetName: 'image', deployTargetName: 'deploy' });
+    expect(Object.keys(renamed)).toEqual(['bundle', 'serve', 'image', 'deploy', 'undeploy-k8s']);
+    expect(renamed.serve.dependsOn).toEqual(['bundle']);
+    expect(renamed.image.dependsOn).toEqual(['bundle']);
+    expect(renamed.deploy.dependsOn).toEqual(['image']);
+  });
+
+  it('falls back to the default named input when the workspace has no production input', () => {
+    const bare = createServiceTargets('svc', marker, undefined, false);
+    expect(bare.build.inputs?.slice(0, 2)).toEqual(['default', '^default']);
+  });
+});
+
+describe('createNodesV2', () => {
+  let workspaceRoot: string | undefined;
+  afterEach(() => {
+    if (workspaceRoot) rmSync(workspaceRoot, { recursive: true, force: true });
+  });
+
+  function workspaceWith(files: Record<string, string>): string {
+    workspaceRoot = mkdtempSync(join(tmpdir(), 'turbolift-nodes-'));
+    for (const [path, content] of Object.entries(files)) {
+      mkdirSync(join(workspaceRoot, path, '..'), { recursive: true });
+      writeFileSync(join(workspaceRoot, path), content);
+    }
+    return workspaceRoot;
+  }
+
+  const context = (root: string): CreateNodesContextV2 => ({
+    workspaceRoot: root,
+    nxJsonConfiguration: { namedInputs: { default: ['{projectRoot}/**/*'], production: ['default'] } },
+  });
+
+  it('matches turbolift.json anywhere and is the same entry under both export names', () => {
+    expect(createNodesV2[0]).toBe('**/turbolift.json');
+    expect(createNodes).toBe(createNodesV2);
+  });
+
+  it('tags every marked project as a service and gives it the inferred targets', async () => {
+    const root = workspaceWith({
+      'apps/lifted/a-service/turbolift.json': JSON.stringify({ function: 'a', main: 'src/main.ts', port: 4311 }),
+      'apps/lifted/a-service/project.json': '{"name":"a-service"}',
+      'apps/lifted/b-service/turbolift.json': JSON.stringify({ function: 'b', port: 4312 }),
+    });
+    const results = await createNodesV2[1](['apps/lifted/a-service/turbolift.json', 'apps/lifted/b-service/turbolift.json'], {}, context(root));
+    const projects = Object.assign({}, ...results.map(([, result]) => result.projects));
+    expect(projects['apps/lifted/a-service'].tags).toEqual([SERVICE_TAG]);
+    expect(projects['apps/lifted/a-service'].name).toBeUndefined();
+    expect(projects['apps/lifted/a-service'].targets.serve.options.port).toBe(4311);
+    // No project.json or package.json: the folder names the project.
+    expect(projects['apps/lifted/b-service'].name).toBe('b-service');
+    expect(projects['apps/lifted/b-service'].targets.build.options.main).toBe('apps/lifted/b-service/src/main.ts');
+  });
+
+  it('names the marker file when it is wrong', async () => {
+    const root = workspaceWith({ 'apps/bad/turbolift.json': JSON.stringify({ function: 'x', port: 'eighty' }) });
+    // Nx gathers per-file errors into one aggregate error and reports each with its file.
+    const failure = await createNodesV2[1](['apps/bad/turbolift.json'], {}, context(root)).then(
+      () => undefined,
+      (error: { errors?: Array<[string, Error]> }) => error,
+    );
+    expect(failure?.errors?.[0]?.[0]).toBe('apps/bad/turbolift.json');
+    expect(failure?.errors?.[0]?.[1].message).toBe('apps/bad/turbolift.json: "port" must be a whole number from 1 to 65535, got "eighty"');
+  });
+});

@@ -1,0 +1,154 @@
+/**
+ * The Nx plugin entry: every `turbolift.json` marks a lifted service, and this infers its targets
+ * (build, serve, build-image, deploy-k8s, undeploy-k8s). Target building is a pure function of the
+ * project root, the marker and the plugin options; only the thin entry reads files.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import {
+  createNodesFromFiles,
+  type CreateNodesContextV2,
+  type CreateNodesResult,
+  type CreateNodesV2,
+  type TargetConfiguration,
+} from '@nx/devkit';
+import { MARKER_FILE, parseServiceMarkerText, type ServiceMarker } from './service-marker';
+
+export interface TurboliftPluginOptions {
+  buildTargetName?: string;
+  serveTargetName?: string;
+  buildImageTargetName?: string;
+  deployTargetName?: string;
+  undeployTargetName?: string;
+}
+
+type TargetNames = Required<TurboliftPluginOptions>;
+
+export const SERVICE_TAG = 'turbolift:service';
+export const MARKER_GLOB = `**/${MARKER_FILE}`;
+
+export function normalizePluginOptions(options: TurboliftPluginOptions | undefined): TargetNames {
+  return {
+    buildTargetName: options?.buildTargetName ?? 'build',
+    serveTargetName: options?.serveTargetName ?? 'serve',
+    buildImageTargetName: options?.buildImageTargetName ?? 'build-image',
+    deployTargetName: options?.deployTargetName ?? 'deploy-k8s',
+    undeployTargetName: options?.undeployTargetName ?? 'undeploy-k8s',
+  };
+}
+
+/** Where the bundle of a service goes; the image record sits one level up, so the two outputs never overlap. */
+export function bundleOutputPath(projectRoot: string): string {
+  return join('dist', projectRoot, 'bundle').split('\\').join('/');
+}
+
+/**
+ * The targets of one lifted service. `hasProductionInput` says whether the workspace defines the
+ * `production` named input (most do; a bare workspace only has `default`).
+ */
+export function createServiceTargets(
+  projectRoot: string,
+  marker: ServiceMarker,
+  pluginOptions: TurboliftPluginOptions | undefined,
+  hasProductionInput = true,
+): Record<string, TargetConfiguration> {
+  const names = normalizePluginOptions(pluginOptions);
+  const sourceInputs = hasProductionInput ? ['production', '^production'] : ['default', '^default'];
+  const bundleDir = bundleOutputPath(projectRoot);
+  const main = join(projectRoot, marker.main).split('\\').join('/');
+
+  return {
+    [names.buildTargetName]: {
+      executor: 'turbolift:bundle',
+      cache: true,
+      inputs: [...sourceInputs, { externalDependencies: ['esbuild'] }],
+      outputs: ['{workspaceRoot}/dist/{projectRoot}/bundle'],
+      options: { main, outputPath: bundleDir },
+      metadata: {
+        description: `Bundle the ${marker.function} service into ${bundleDir}/main.js with a pruned package.json.`,
+        technologies: ['turbolift'],
+      },
+    },
+    [names.serveTargetName]: {
+      executor: 'turbolift:serve',
+      continuous: true,
+      dependsOn: [names.buildTargetName],
+      options: { port: marker.port, bundleDir },
+      metadata: {
+        description: `Run the ${marker.function} service on 127.0.0.1:${marker.port} and register it in .turbolift/endpoints.json.`,
+        technologies: ['turbolift'],
+      },
+    },
+    [names.buildImageTargetName]: {
+      executor: 'turbolift:build-image',
+      cache: true,
+      dependsOn: [names.buildTargetName],
+      inputs: [...sourceInputs, { externalDependencies: ['turbolift'] }, { env: 'DOCKER_HOST' }],
+      outputs: ['{workspaceRoot}/dist/{projectRoot}/image.json'],
+      options: {},
+      metadata: {
+        description: `Build the container image of the ${marker.function} service and record it in dist/${projectRoot}/image.json.`,
+        technologies: ['turbolift', 'docker'],
+      },
+    },
+    [names.deployTargetName]: {
+      executor: 'turbolift:deploy-k8s',
+      // A deploy changes the cluster: never replayed from cache. The executor skips an unchanged Deployment itself.
+      cache: false,
+      dependsOn: [names.buildImageTargetName],
+      options: {},
+      metadata: {
+        description: `Deploy the ${marker.function} service to Kubernetes (server-side apply) and wait for the rollout.`,
+        technologies: ['turbolift', 'kubernetes'],
+      },
+    },
+    [names.undeployTargetName]: {
+      executor: 'turbolift:undeploy-k8s',
+      cache: false,
+      options: {},
+      metadata: {
+        description: `Remove what ${names.deployTargetName} applied for the ${marker.function} service.`,
+        technologies: ['turbolift', 'kubernetes'],
+      },
+    },
+  };
+}
+
+/** The project of one marker file, or nothing when the marker is not inside a project we can name. */
+export function createServiceNodes(
+  markerFile: string,
+  markerText: string,
+  pluginOptions: TurboliftPluginOptions | undefined,
+  workspace: { hasProductionInput: boolean; projectNameIfNoManifest?: string },
+): CreateNodesResult {
+  const projectRoot = dirname(markerFile);
+  const marker = parseServiceMarkerText(markerText, markerFile);
+  return {
+    projects: {
+      [projectRoot]: {
+        ...(workspace.projectNameIfNoManifest ? { name: workspace.projectNameIfNoManifest } : {}),
+        tags: [SERVICE_TAG],
+        targets: createServiceTargets(projectRoot, marker, pluginOptions, workspace.hasProductionInput),
+      },
+    },
+  };
+}
+
+function createNodesForMarker(markerFile: string, options: TurboliftPluginOptions | undefined, context: CreateNodesContextV2): CreateNodesResult {
+  const projectRoot = dirname(markerFile);
+  const absoluteRoot = join(context.workspaceRoot, projectRoot);
+  const hasManifest = existsSync(join(absoluteRoot, 'project.json')) || existsSync(join(absoluteRoot, 'package.json'));
+  return createServiceNodes(markerFile, readFileSync(join(context.workspaceRoot, markerFile), 'utf8'), options, {
+    hasProductionInput: Boolean(context.nxJsonConfiguration?.namedInputs?.production),
+    // A project needs a name; project.json or package.json give one, a lone marker falls back to its folder.
+    projectNameIfNoManifest: hasManifest ? undefined : projectRoot.split('/').pop(),
+  });
+}
+
+export const createNodesV2: CreateNodesV2<TurboliftPluginOptions> = [
+  MARKER_GLOB,
+  (configFiles, options, context) => createNodesFromFiles(createNodesForMarker, configFiles, options, context),
+];
+
+/** Nx 22 reads `createNodes` with the same (v2) signature; both names are exported for Nx 21 and 22. */
+export const createNodes = createNodesV2;
