@@ -1,0 +1,116 @@
+/**
+ * The bundle of a lifted service as data: what esbuild is asked to do, and the pruned package.json that
+ * goes beside the bundle. Pure functions; `run-bundle.ts` hands the plan to esbuild.
+ */
+import { join } from 'node:path';
+
+/**
+ * Packages that are always left out of the bundle and are fine to be missing: optional native
+ * accelerators whose users fall back to JavaScript when they are absent (msgpackr without msgpackr-extract).
+ */
+export const OPTIONAL_NATIVE_PACKAGES = ['msgpackr-extract'];
+
+export interface BundleInput {
+  workspaceRoot: string;
+  /** The service entry, relative to the workspace root. */
+  main: string;
+  /** Output folder, relative to the workspace root. */
+  outputPath: string;
+  /** Packages to keep external besides the detected native ones. */
+  external: string[];
+  sourcemap: boolean;
+  minify: boolean;
+}
+
+/** What the workspace says about resolving its own libraries from source. */
+export interface WorkspaceResolution {
+  /** tsconfig.base.json when present: its `paths` map workspace libraries to their sources. */
+  tsconfig?: string;
+  /** TS-solution layout: export conditions like `@acme/source` that point package exports at `src/`. */
+  conditions: string[];
+}
+
+export interface BundlePlan {
+  entry: string;
+  outfile: string;
+  outDir: string;
+  absWorkingDir: string;
+  tsconfig?: string;
+  conditions: string[];
+  /** Packages always external (configured plus optional native ones); native packages found while resolving are added. */
+  external: string[];
+  optional: string[];
+  sourcemap: boolean;
+  minify: boolean;
+  platform: 'node';
+  format: 'cjs';
+  target: 'node20';
+}
+
+export function planBundle(input: BundleInput, resolution: WorkspaceResolution): BundlePlan {
+  const outDir = join(input.workspaceRoot, input.outputPath);
+  return {
+    entry: join(input.workspaceRoot, input.main),
+    outfile: join(outDir, 'main.js'),
+    outDir,
+    absWorkingDir: input.workspaceRoot,
+    tsconfig: resolution.tsconfig,
+    conditions: resolution.conditions,
+    external: [...new Set([...input.external, ...OPTIONAL_NATIVE_PACKAGES])].sort(),
+    optional: [...OPTIONAL_NATIVE_PACKAGES],
+    sourcemap: input.sourcemap,
+    minify: input.minify,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+  };
+}
+
+export interface ExternalPackage {
+  name: string;
+  /** The installed version; undefined when an optional package is not installed. */
+  version?: string;
+  optional: boolean;
+}
+
+export interface PrunedManifest {
+  name: string;
+  private: true;
+  description: string;
+  main: 'main.js';
+  dependencies: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+}
+
+/**
+ * The package.json beside the bundle: only what esbuild left external, pinned to the installed versions,
+ * so `npm install --omit=dev` in the bundle folder (what the image does) gets exactly those. Optional
+ * packages go to optionalDependencies and are left out when not installed here.
+ */
+export function prunedManifest(serviceName: string, externals: readonly ExternalPackage[]): PrunedManifest {
+  const sorted = [...externals].sort((a, b) => a.name.localeCompare(b.name));
+  const dependencies: Record<string, string> = {};
+  const optionalDependencies: Record<string, string> = {};
+  for (const pkg of sorted) {
+    if (pkg.optional) {
+      if (pkg.version) optionalDependencies[pkg.name] = pkg.version;
+    } else {
+      if (!pkg.version) throw new Error(`${pkg.name} is left out of the bundle of ${serviceName} but is not installed in this workspace`);
+      dependencies[pkg.name] = pkg.version;
+    }
+  }
+  return {
+    name: serviceName,
+    private: true,
+    description: `Bundle of ${serviceName}; lists only the packages kept out of main.js.`,
+    main: 'main.js',
+    dependencies,
+    ...(Object.keys(optionalDependencies).length > 0 ? { optionalDependencies } : {}),
+  };
+}
+
+/** `customConditions` from a tsconfig's compilerOptions, only the strings. */
+export function conditionsFromTsconfig(tsconfig: { compilerOptions?: { customConditions?: unknown } } | undefined): string[] {
+  const value = tsconfig?.compilerOptions?.customConditions;
+  return Array.isArray(value) ? value.filter((entry): entry is string => typeof entry === 'string') : [];
+}

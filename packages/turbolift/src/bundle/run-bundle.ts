@@ -1,0 +1,126 @@
+/**
+ * Thin runner: reads what the workspace says about resolution, hands the plan to esbuild, and writes
+ * the pruned package.json. Everything decided here is decided in plan.ts and packages.ts.
+ */
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { build, type Plugin } from 'esbuild';
+import { readJsonFile } from '@nx/devkit';
+import { needsInstalledCopy, packageNameOf, type InstalledManifest } from './packages';
+import { conditionsFromTsconfig, planBundle, prunedManifest, type BundleInput, type BundlePlan, type ExternalPackage, type WorkspaceResolution } from './plan';
+
+export interface BundleResult {
+  outfile: string;
+  bytes: number;
+  /** Packages left out of main.js, as written to the pruned package.json. */
+  externals: ExternalPackage[];
+  /** Every file esbuild put into the bundle, relative to the workspace root (for diagnostics). */
+  inputs: string[];
+  warnings: string[];
+}
+
+export class BundleError extends Error {
+  override readonly name = 'BundleError';
+  constructor(
+    readonly code: 'TL_BUNDLE_ENTRY_MISSING' | 'TL_BUNDLE_FAILED',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** tsconfig.base.json (JSON with comments) decides paths and the source export conditions. */
+export function readWorkspaceResolution(workspaceRoot: string): WorkspaceResolution {
+  const base = join(workspaceRoot, 'tsconfig.base.json');
+  if (!existsSync(base)) return { conditions: [] };
+  return { tsconfig: base, conditions: conditionsFromTsconfig(readJsonFile(base)) };
+}
+
+/** The installed copy of a package as seen from a file: the nearest node_modules/<name> upward. */
+function findInstalledPackage(name: string, fromDir: string): string | undefined {
+  for (let dir = fromDir; ; dir = dirname(dir)) {
+    const candidate = join(dir, 'node_modules', name);
+    if (existsSync(join(candidate, 'package.json'))) return candidate;
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+/**
+ * Keeps configured packages and every package with a native addon out of the bundle, and records each
+ * one with its installed version.
+ */
+function externalsPlugin(plan: BundlePlan, found: Map<string, ExternalPackage>): Plugin {
+  const verdicts = new Map<string, boolean>();
+  const record = (name: string, packageDir: string | undefined, optional: boolean) => {
+    if (found.has(name)) return;
+    const version = packageDir ? (readJsonFile(join(packageDir, 'package.json')) as InstalledManifest).version : undefined;
+    found.set(name, { name, version, optional });
+  };
+  return {
+    name: 'turbolift-externals',
+    setup(builder) {
+      builder.onResolve({ filter: /^[^./]/ }, (args) => {
+        const name = packageNameOf(args.path);
+        if (!name) return undefined;
+        const packageDir = findInstalledPackage(name, args.resolveDir || plan.absWorkingDir);
+        if (plan.external.includes(name)) {
+          record(name, packageDir, plan.optional.includes(name));
+          return { path: args.path, external: true };
+        }
+        if (!packageDir) return undefined; // a workspace library through tsconfig paths: esbuild resolves it
+        let native = verdicts.get(packageDir);
+        if (native === undefined) {
+          native = needsInstalledCopy(readJsonFile(join(packageDir, 'package.json')), existsSync(join(packageDir, 'binding.gyp')));
+          verdicts.set(packageDir, native);
+        }
+        if (!native) return undefined;
+        record(name, packageDir, false);
+        return { path: args.path, external: true };
+      });
+    },
+  };
+}
+
+export async function bundleService(input: BundleInput, serviceName: string): Promise<BundleResult> {
+  const plan = planBundle(input, readWorkspaceResolution(input.workspaceRoot));
+  if (!existsSync(plan.entry)) {
+    throw new BundleError('TL_BUNDLE_ENTRY_MISSING', `${relative(input.workspaceRoot, plan.entry)}: the service entry of ${serviceName} does not exist`);
+  }
+  const found = new Map<string, ExternalPackage>();
+  // A stale main.js or package.json from an earlier layout must not survive into the image.
+  rmSync(plan.outDir, { recursive: true, force: true });
+  mkdirSync(plan.outDir, { recursive: true });
+
+  const result = await build({
+    entryPoints: [plan.entry],
+    outfile: plan.outfile,
+    absWorkingDir: plan.absWorkingDir,
+    bundle: true,
+    platform: plan.platform,
+    format: plan.format,
+    target: plan.target,
+    sourcemap: plan.sourcemap,
+    minify: plan.minify,
+    keepNames: true,
+    tsconfig: plan.tsconfig,
+    conditions: plan.conditions.length > 0 ? plan.conditions : undefined,
+    plugins: [externalsPlugin(plan, found)],
+    metafile: true,
+    logLevel: 'silent',
+  }).catch((error: { errors?: Array<{ text: string; location?: { file: string; line: number; column: number } | null }> }) => {
+    const first = error.errors?.[0];
+    const where = first?.location ? `${first.location.file}:${first.location.line}:${first.location.column}: ` : '';
+    const more = (error.errors?.length ?? 0) > 1 ? ` (and ${error.errors!.length - 1} more)` : '';
+    throw new BundleError('TL_BUNDLE_FAILED', `${where}${first?.text ?? String(error)}${more}`);
+  });
+
+  const externals = [...found.values()].sort((a, b) => a.name.localeCompare(b.name));
+  writeFileSync(join(plan.outDir, 'package.json'), JSON.stringify(prunedManifest(serviceName, externals), null, 2) + '\n');
+  return {
+    outfile: plan.outfile,
+    bytes: statSync(plan.outfile).size,
+    externals,
+    inputs: Object.keys(result.metafile?.inputs ?? {}).sort(),
+    warnings: result.warnings.map((warning) => (warning.location ? `${warning.location.file}:${warning.location.line}: ${warning.text}` : warning.text)),
+  };
+}
