@@ -5,6 +5,17 @@ import { CONTENT_HASH_ANNOTATION, FIELD_MANAGER, managedObjectsSelector } from '
 import type { KubernetesManifest } from './types';
 
 export const API_CALL_TIMEOUT_MS = 30_000;
+/**
+ * With an autoscaler, `spec.replicas` belongs to it. Our main apply never sets it; this second manager sets the
+ * autoscaler's minimum once when the Deployment is created, and keeps the current count when a fixed-size
+ * Deployment becomes autoscaled (else dropping the field from our apply would reset it to 1 until the HPA acts).
+ */
+export const REPLICAS_FIELD_MANAGER = 'turbolift-replicas';
+
+export interface ApplyOptions {
+  /** Set when an autoscaler owns the replica count: the count a newly created Deployment starts with. */
+  autoscaledMinReplicas?: number;
+}
 
 export type ApplyAction = 'created' | 'configured' | 'unchanged' | 'pruned';
 
@@ -27,7 +38,11 @@ export function objectApi(kubeConfig: KubeConfig): KubernetesObjectApi {
  * An object that exists with the same `turbolift.dev/content-hash` is left alone ("unchanged"): same desired
  * state, so no write, no new ReplicaSet. A Namespace that exists is left alone too.
  */
-export async function applyManifests(client: KubernetesObjectApi, objects: readonly KubernetesManifest[]): Promise<ApplyOutcome[]> {
+export async function applyManifests(
+  client: KubernetesObjectApi,
+  objects: readonly KubernetesManifest[],
+  options: ApplyOptions = {},
+): Promise<ApplyOutcome[]> {
   const outcomes: ApplyOutcome[] = [];
   for (const object of objects) {
     const wanted = object.metadata.annotations?.[CONTENT_HASH_ANNOTATION];
@@ -37,19 +52,41 @@ export async function applyManifests(client: KubernetesObjectApi, objects: reado
       outcomes.push({ kind: object.kind, name: object.metadata.name, action: 'unchanged' });
       continue;
     }
-    try {
-      await withTimeout(
-        client.patch(object as KubernetesObject, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply),
-        API_CALL_TIMEOUT_MS,
-        `apply ${describeObject(object)}`,
-      );
-    } catch (error) {
-      throw new ApplyError(`apply ${describeObject(object)} failed: ${describeApiError(error)}`);
+    const autoscaled = object.kind === 'Deployment' && options.autoscaledMinReplicas !== undefined;
+    if (autoscaled && current && ownsReplicas(current, FIELD_MANAGER)) {
+      await serverSideApply(client, replicasOnly(object, (current as { spec?: { replicas?: number } }).spec?.replicas ?? 1), REPLICAS_FIELD_MANAGER);
     }
+    await serverSideApply(client, object, FIELD_MANAGER);
+    if (autoscaled && !current) await serverSideApply(client, replicasOnly(object, options.autoscaledMinReplicas!), REPLICAS_FIELD_MANAGER);
     outcomes.push({ kind: object.kind, name: object.metadata.name, action });
   }
   return outcomes;
 }
+
+async function serverSideApply(client: KubernetesObjectApi, object: KubernetesManifest, fieldManager: string): Promise<void> {
+  try {
+    await withTimeout(
+      client.patch(object as KubernetesObject, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply),
+      API_CALL_TIMEOUT_MS,
+      `apply ${describeObject(object)}`,
+    );
+  } catch (error) {
+    throw new ApplyError(`apply ${describeObject(object)} failed: ${describeApiError(error)}`);
+  }
+}
+
+function replicasOnly(deployment: KubernetesManifest, replicas: number): KubernetesManifest {
+  const { apiVersion, kind, metadata } = deployment;
+  return { apiVersion, kind, metadata: { name: metadata.name, namespace: metadata.namespace }, spec: { replicas } };
+}
+
+function ownsReplicas(object: KubernetesObject, manager: string): boolean {
+  return (object.metadata?.managedFields ?? []).some(
+    (entry) => entry.manager === manager && entry.operation === 'Apply' && (entry.fieldsV1 as FieldsV1 | undefined)?.['f:spec']?.['f:replicas'] !== undefined,
+  );
+}
+
+type FieldsV1 = { 'f:spec'?: { 'f:replicas'?: unknown } };
 
 /** Kinds deploy-k8s renders only under some options: when the options change, the leftover must go. */
 const OPTIONAL_KINDS = [

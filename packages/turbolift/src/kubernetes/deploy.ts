@@ -28,7 +28,7 @@ export async function deployService(target: ClusterTarget, spec: ServiceDeploySp
   log(`${spec.name}: deploying ${imageReference(spec.image)} to namespace ${spec.namespace} (context ${target.context}, ${target.server})`);
 
   const client = objectApi(target.kubeConfig);
-  const outcomes = [...(await applyManifests(client, objects)), ...(await pruneManifests(client, spec.namespace, spec.name, objects))];
+  const outcomes = [...(await applyManifests(client, objects, { autoscaledMinReplicas: spec.autoscaling.enabled ? spec.autoscaling.min : undefined })), ...(await pruneManifests(client, spec.namespace, spec.name, objects))];
   for (const outcome of outcomes) log(`  ${outcome.kind}/${outcome.name} ${outcome.action}`);
   if (outcomes.every((outcome) => outcome.action === 'unchanged')) {
     log(`${spec.name}: unchanged (content hash ${contentHash.slice(0, 12)} already applied), checking it is rolled out`);
@@ -36,7 +36,6 @@ export async function deployService(target: ClusterTarget, spec: ServiceDeploySp
 
   const rollout = await waitForRollout(target.kubeConfig, { namespace: spec.namespace, name: spec.name, timeoutMs: options.timeoutMs, pullGraceMs: options.pullGraceMs, log });
   if (!rollout.success) {
-    log(rollout.reason);
     return { success: false, reason: rollout.reason, contentHash, outcomes };
   }
 

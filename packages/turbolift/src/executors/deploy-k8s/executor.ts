@@ -50,6 +50,7 @@ export default async function deployK8sExecutor(options: DeployK8sExecutorOption
     const target = loadClusterTarget(normalized.cluster);
     const spec = toDeploySpec(normalized, target.namespace, image);
     const result = await deployService(target, spec, { timeoutMs: normalized.timeoutMs, log: (line) => logger.info(line) });
+    if (!result.success && result.reason) logger.error(result.reason);
     return {
       success: result.success,
       name: spec.name,

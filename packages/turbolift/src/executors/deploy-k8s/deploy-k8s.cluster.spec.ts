@@ -1,0 +1,326 @@
+// Against a real cluster (tools/test-cluster) and the real Docker engine + registry (tools/test-infra):
+// runs when TURBOLIFT_TEST_KUBECONFIG is set; with TURBOLIFT_REQUIRE_CLUSTER=1 and no cluster it fails.
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ExecutorContext } from '@nx/devkit';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import undeployK8sExecutor from '../undeploy-k8s/executor';
+import deployK8sExecutor from './executor';
+import type { DeployK8sExecutorOptions } from './schema';
+
+const kubeconfig = process.env.TURBOLIFT_TEST_KUBECONFIG;
+const clusterRequired = process.env.TURBOLIFT_REQUIRE_CLUSTER === '1';
+const registry = process.env.TURBOLIFT_TEST_REGISTRY ?? '127.0.0.1:5000';
+const baseImage = process.env.TURBOLIFT_TEST_BASE_IMAGE ?? `turbolift-test/node:${process.versions.node.split('.')[0]}`;
+const PROJECT = 'echo-service';
+const PROJECT_ROOT = 'apps/echo-service';
+
+// A tiny HTTP server; TEST_MODE makes it crash on start or never become ready.
+const SERVER_JS = `
+const http = require('node:http');
+const mode = process.env.TEST_MODE || 'ok';
+if (mode === 'crash') { console.error('crashing on start, as asked'); process.exit(3); }
+const server = http.createServer((req, res) => {
+  if (req.url === '/healthz') { res.writeHead(200); return res.end('ok'); }
+  if (req.url === '/readyz') { res.writeHead(mode === 'unready' ? 503 : 200); return res.end(mode); }
+  res.writeHead(200, { 'content-type': 'text/plain' });
+  res.end('hello from ' + require('node:os').hostname());
+});
+server.listen(Number(process.env.PORT || 8080), process.env.HOST || '127.0.0.1');
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
+`;
+
+if (!kubeconfig && clusterRequired) {
+  describe('deploy-k8s against a real cluster', () => {
+    it('has a cluster to run against', () => {
+      throw new Error(
+        'TURBOLIFT_REQUIRE_CLUSTER=1 but TURBOLIFT_TEST_KUBECONFIG is not set: run tools/test-cluster/up.sh and export the kubeconfig path it prints',
+      );
+    });
+  });
+}
+
+describe.skipIf(!kubeconfig)('deploy-k8s against a real cluster', () => {
+  let workspace: string;
+  let imageRecord: { service: string; image: string; tag: string; digest: string | null; pushed: boolean };
+  const namespaces: string[] = [];
+  let output: string[] = [];
+
+  const run = (command: string, args: string[], input?: string) => {
+    const result = spawnSync(command, args, { input, encoding: 'utf8', timeout: 120_000 });
+    return { status: result.status, stdout: result.stdout ?? '', stderr: result.stderr ?? '' };
+  };
+  const kubectl = (...args: string[]) => run('kubectl', ['--kubeconfig', kubeconfig!, ...args]);
+  const kubectlWithInput = (input: string, ...args: string[]) => run('kubectl', ['--kubeconfig', kubeconfig!, ...args], input);
+
+  const newNamespace = (purpose: string) => {
+    const namespace = `tl-${purpose}-${randomBytes(3).toString('hex')}`;
+    namespaces.push(namespace);
+    return namespace;
+  };
+
+  const context = (): ExecutorContext =>
+    ({
+      root: workspace,
+      cwd: workspace,
+      projectName: PROJECT,
+      targetName: 'deploy-k8s',
+      isVerbose: false,
+      projectsConfigurations: { version: 2, projects: { [PROJECT]: { root: PROJECT_ROOT } } },
+      nxJsonConfiguration: {},
+      projectGraph: { nodes: {}, dependencies: {} },
+    }) as unknown as ExecutorContext;
+
+  const writeImageRecord = (record: object) => {
+    mkdirSync(join(workspace, 'dist', PROJECT_ROOT), { recursive: true });
+    writeFileSync(join(workspace, 'dist', PROJECT_ROOT, 'image.json'), JSON.stringify(record, null, 2));
+  };
+
+  const deploy = (options: DeployK8sExecutorOptions) => deployK8sExecutor({ kubeconfig, createNamespace: true, ...options }, context());
+
+  beforeAll(() => {
+    workspace = mkdtempSync(join(tmpdir(), 'turbolift-k8s-'));
+    writeFileSync(join(workspace, 'package.json'), JSON.stringify({ name: '@acme/source', private: true }));
+
+    // Build and push the test image; its tag is the hash of what goes into it.
+    const context = join(workspace, 'image');
+    mkdirSync(context);
+    const dockerfile = `FROM ${baseImage}\nCOPY server.js /app/server.js\nUSER 1000:1000\nCMD ["node", "/app/server.js"]\n`;
+    writeFileSync(join(context, 'Dockerfile'), dockerfile);
+    writeFileSync(join(context, 'server.js'), SERVER_JS);
+    const tag = createHash('sha256').update(dockerfile).update(SERVER_JS).digest('hex').slice(0, 12);
+    const repository = `${registry}/turbolift-k8s-test/echo`;
+    const build = run('docker', ['build', '-q', '-t', `${repository}:${tag}`, context]);
+    if (build.status !== 0) throw new Error(`docker build of the test image failed (is tools/test-infra/up.sh running?): ${build.stderr.trim()}`);
+    const push = run('docker', ['push', `${repository}:${tag}`]);
+    if (push.status !== 0) throw new Error(`docker push ${repository}:${tag} failed: ${push.stderr.trim()}`);
+    const digest = /digest: (sha256:[0-9a-f]{64})/.exec(push.stdout)?.[1];
+    if (!digest) throw new Error(`no digest in docker push output: ${push.stdout}`);
+    imageRecord = { service: PROJECT, image: repository, tag, digest, pushed: true };
+  }, 180_000);
+
+  beforeAll(() => {
+    // The dry run writes its YAML to stdout; the tests read it from the executor's result.
+    vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const spyOn = (method: 'info' | 'error') =>
+      vi.spyOn(console, method).mockImplementation((...args: unknown[]) => {
+        output.push(args.map(String).join(' '));
+      });
+    spyOn('info');
+    spyOn('error');
+  });
+
+  afterEach((test) => {
+    // TURBOLIFT_TEST_VERBOSE=1 shows what the executors printed (progress lines, reasons).
+    if (process.env.TURBOLIFT_TEST_VERBOSE === '1') process.stderr.write(`--- ${test.task.name}\n${output.join('\n')}\n`);
+    output = [];
+  });
+
+  afterAll(() => {
+    vi.restoreAllMocks();
+    for (const namespace of namespaces) kubectl('delete', 'namespace', namespace, '--wait=false', '--ignore-not-found');
+    if (workspace) rmSync(workspace, { recursive: true, force: true });
+  });
+
+  it(
+    'deploys a real image, waits for the rollout, serves through the ClusterIP, then re-applies as unchanged',
+    async () => {
+      writeImageRecord(imageRecord);
+      const namespace = newNamespace('deploy');
+      const result = await deploy({ namespace, replicas: 2 });
+
+      expect(result.success, output.join('\n')).toBe(true);
+      expect(result.applied).toEqual([
+        { kind: 'Namespace', name: namespace, action: 'created' },
+        { kind: 'Service', name: PROJECT, action: 'created' },
+        { kind: 'Deployment', name: PROJECT, action: 'created' },
+        { kind: 'PodDisruptionBudget', name: PROJECT, action: 'created' },
+      ]);
+      expect(output).toContain(`${PROJECT}: 2/2 ready`);
+      expect(result.inClusterUrl).toBe(`http://${PROJECT}.${namespace}.svc:80`);
+
+      // kubectl agrees, and the pods run the image pinned by digest.
+      const status = kubectl('rollout', 'status', `deployment/${PROJECT}`, '-n', namespace, '--timeout=10s');
+      expect(status.status, status.stderr).toBe(0);
+      const images = kubectl('get', 'pods', '-n', namespace, '-o', 'jsonpath={.items[*].spec.containers[0].image}');
+      expect(images.stdout.split(' ')).toEqual([`${imageRecord.image}@${imageRecord.digest}`, `${imageRecord.image}@${imageRecord.digest}`]);
+
+      // The Service answers from this host (kube-proxy runs here); bounded retries while endpoints propagate.
+      expect(result.url).toMatch(/^http:\/\/10\.96\.0\.\d+:80$/);
+      let body = '';
+      for (let attempt = 0; attempt < 40 && !body; attempt++) {
+        try {
+          const response = await fetch(result.url!, { signal: AbortSignal.timeout(2000) });
+          if (response.ok) body = await response.text();
+        } catch {
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+      }
+      expect(body).toMatch(new RegExp(`^hello from ${PROJECT}-`));
+
+      const replicaSetsBefore = kubectl('get', 'replicasets', '-n', namespace, '-o', 'jsonpath={.items[*].metadata.name}').stdout;
+      output = [];
+      const again = await deploy({ namespace, replicas: 2 });
+      expect(again.success, output.join('\n')).toBe(true);
+      expect(again.applied?.map((outcome) => outcome.action)).toEqual(['unchanged', 'unchanged', 'unchanged', 'unchanged']);
+      expect(again.contentHash).toBe(result.contentHash);
+      expect(output.some((line) => line.includes('unchanged (content hash'))).toBe(true);
+      const replicaSetsAfter = kubectl('get', 'replicasets', '-n', namespace, '-o', 'jsonpath={.items[*].metadata.name}').stdout;
+      expect(replicaSetsAfter).toBe(replicaSetsBefore);
+      expect(replicaSetsAfter.split(' ')).toHaveLength(1);
+
+      // What runs is readable from the cluster.
+      const annotation = kubectl('get', 'deployment', PROJECT, '-n', namespace, '-o', 'jsonpath={.metadata.annotations.turbolift\\.dev/content-hash}');
+      expect(annotation.stdout).toBe(result.contentHash);
+    },
+    240_000,
+  );
+
+  it(
+    'prints dry-run YAML that the API server accepts and applies nothing',
+    async () => {
+      writeImageRecord(imageRecord);
+      const namespace = newNamespace('dryrun');
+      expect(kubectl('create', 'namespace', namespace).status).toBe(0);
+      const result = await deploy({
+        namespace,
+        createNamespace: false,
+        dryRun: true,
+        replicas: 3,
+        env: { GREETING: 'hi' },
+        autoscaling: { enabled: true, min: 2, max: 4, targetCPU: 70 },
+      });
+      expect(result.success).toBe(true);
+      expect(result.yaml).toContain('kind: HorizontalPodAutoscaler');
+
+      const accepted = kubectlWithInput(result.yaml!, 'apply', '--dry-run=server', '-f', '-');
+      expect(accepted.status, accepted.stderr).toBe(0);
+      expect(accepted.stdout).toContain(`deployment.apps/${PROJECT} created (server dry run)`);
+      const left = kubectl('get', 'deployments,services,hpa,pdb', '-n', namespace, '-o', 'name');
+      expect(left.stdout.trim()).toBe('');
+    },
+    60_000,
+  );
+
+  it(
+    'fails with the pull error, naming the pod, when the image cannot be pulled',
+    async () => {
+      writeImageRecord({ ...imageRecord, tag: 'does-not-exist', digest: null });
+      const namespace = newNamespace('nopull');
+      const result = await deploy({ namespace, timeoutSeconds: 120 });
+      expect(result.success).toBe(false);
+      expect(result.reason).toMatch(new RegExp(`^${PROJECT}: rollout failed: pod ${PROJECT}-[a-z0-9]+-[a-z0-9]+: (ErrImagePull|ImagePullBackOff): `));
+      expect(output).toContain(result.reason);
+    },
+    150_000,
+  );
+
+  it(
+    'fails with CrashLoopBackOff and the exit code when the service crashes on start',
+    async () => {
+      writeImageRecord(imageRecord);
+      const namespace = newNamespace('crash');
+      const result = await deploy({ namespace, env: { TEST_MODE: 'crash' }, timeoutSeconds: 120 });
+      expect(result.success).toBe(false);
+      expect(result.reason).toMatch(new RegExp(`^${PROJECT}: rollout failed: pod ${PROJECT}-\\S+: CrashLoopBackOff: container ${PROJECT} exited with code 3`));
+    },
+    150_000,
+  );
+
+  it(
+    'reports the failing readiness probe when pods never become ready',
+    async () => {
+      writeImageRecord(imageRecord);
+      const namespace = newNamespace('unready');
+      const result = await deploy({ namespace, env: { TEST_MODE: 'unready' }, timeoutSeconds: 20 });
+      expect(result.success).toBe(false);
+      expect(result.reason).toMatch(new RegExp(`^${PROJECT}: rollout not done after 20s \\(0/1 ready\\): pod ${PROJECT}-\\S+: `));
+      expect(result.reason).toContain('Readiness probe failed');
+    },
+    60_000,
+  );
+
+  it(
+    'moves between a fixed replica count and an autoscaler without resetting the count, pruning what is no longer wanted',
+    async () => {
+      writeImageRecord(imageRecord);
+      const namespace = newNamespace('scale');
+      const replicasOf = () => kubectl('get', 'deployment', PROJECT, '-n', namespace, '-o', 'jsonpath={.spec.replicas}').stdout;
+      const replicasManagers = () => {
+        const managed = JSON.parse(kubectl('get', 'deployment', PROJECT, '-n', namespace, '--show-managed-fields', '-o', 'json').stdout);
+        return (managed.metadata.managedFields as Array<{ manager: string; fieldsV1?: { 'f:spec'?: Record<string, unknown> } }>)
+          .filter((entry) => entry.fieldsV1?.['f:spec']?.['f:replicas'] !== undefined)
+          .map((entry) => entry.manager)
+          .sort();
+      };
+
+      const fixed = await deploy({ namespace, replicas: 3 });
+      expect(fixed.success, output.join('\n')).toBe(true);
+      expect(replicasManagers()).toEqual(['turbolift']);
+
+      const autoscaled = await deploy({ namespace, replicas: 3, autoscaling: { enabled: true, min: 2, max: 4, targetCPU: 80 } });
+      expect(autoscaled.success, output.join('\n')).toBe(true);
+      expect(autoscaled.applied?.find((outcome) => outcome.kind === 'HorizontalPodAutoscaler')?.action).toBe('created');
+      // turbolift handed the field over instead of dropping it (which would have reset it to 1).
+      expect(replicasManagers()).not.toContain('turbolift');
+      expect(Number(replicasOf())).toBeGreaterThanOrEqual(2);
+
+      const single = await deploy({ namespace, replicas: 1 });
+      expect(single.success, output.join('\n')).toBe(true);
+      expect(single.applied?.filter((outcome) => outcome.action === 'pruned')).toEqual([
+        { kind: 'HorizontalPodAutoscaler', name: PROJECT, action: 'pruned' },
+        { kind: 'PodDisruptionBudget', name: PROJECT, action: 'pruned' },
+      ]);
+      expect(replicasOf()).toBe('1');
+      expect(kubectl('get', 'hpa,pdb', '-n', namespace, '-o', 'name').stdout.trim()).toBe('');
+    },
+    240_000,
+  );
+
+  it(
+    'undeploys only its own objects: a foreign Deployment and a look-alike ConfigMap survive',
+    async () => {
+      writeImageRecord(imageRecord);
+      const namespace = newNamespace('undeploy');
+      const deployed = await deploy({ namespace, replicas: 2, autoscaling: { enabled: true, min: 2, max: 3, targetCPU: 80 } });
+      expect(deployed.success, output.join('\n')).toBe(true);
+      // A new autoscaled Deployment starts at the autoscaler's minimum, not at 1.
+      expect(output).toContain(`${PROJECT}: 2/2 ready`);
+
+      const foreign = kubectl('create', 'deployment', 'foreign', '-n', namespace, `--image=${registry}/${baseImage}`, '--', 'node', '-e', 'setInterval(() => {}, 1e9)');
+      expect(foreign.status, foreign.stderr).toBe(0);
+      const lookAlike = kubectl('create', 'configmap', 'look-alike', '-n', namespace, '--from-literal=a=b');
+      expect(lookAlike.status).toBe(0);
+      kubectl('label', 'configmap', 'look-alike', '-n', namespace, 'app.kubernetes.io/managed-by=turbolift', `app.kubernetes.io/instance=${PROJECT}`);
+      const otherService = kubectl('create', 'service', 'clusterip', 'other', '-n', namespace, '--tcp=80:8080');
+      expect(otherService.status).toBe(0);
+      kubectl('label', 'service', 'other', '-n', namespace, 'app.kubernetes.io/managed-by=turbolift', 'app.kubernetes.io/instance=other-service');
+
+      const result = await undeployK8sExecutor({ kubeconfig, namespace }, context());
+      expect(result.success, output.join('\n')).toBe(true);
+      expect([...(result.deleted ?? [])].sort()).toEqual(
+        [`Deployment/${PROJECT}`, `HorizontalPodAutoscaler/${PROJECT}`, `PodDisruptionBudget/${PROJECT}`, `Service/${PROJECT}`].sort(),
+      );
+      const left = kubectl('get', 'deployments,services,hpa,pdb,configmaps', '-n', namespace, '-o', 'name');
+      const names = left.stdout.trim().split('\n').sort();
+      expect(names).toEqual(['configmap/kube-root-ca.crt', 'configmap/look-alike', 'deployment.apps/foreign', 'service/other'].sort());
+      const pods = kubectl('get', 'pods', '-n', namespace, '-l', `app.kubernetes.io/instance=${PROJECT}`, '-o', 'name');
+      expect(pods.stdout.trim()).toBe('');
+    },
+    240_000,
+  );
+
+  it(
+    'says to run build-image when there is no image record',
+    async () => {
+      rmSync(join(workspace, 'dist'), { recursive: true, force: true });
+      const result = await deploy({ namespace: 'default' });
+      expect(result.success).toBe(false);
+      expect(result.reason).toBe(`${join(workspace, 'dist', PROJECT_ROOT, 'image.json')} does not exist: run nx run ${PROJECT}:build-image first`);
+    },
+    10_000,
+  );
+});
