@@ -147,7 +147,7 @@ function createNodesForMarker(markerFile: string, options: TurboliftPluginOption
 
 export const createNodesV2: CreateNodesV2<TurboliftPluginOptions> = [
   MARKER_GLOB,
-  (configFiles, options, context) => createNodesFromFiles(createNodesForMarker, configFiles, options, context),
+  (configFiles, options, context) => createNodesFromFiles(createNodesForMarker, configFiles, options ?? {}, context),
 ];
 
 /** Nx 22 reads `createNodes` with the same (v2) signature; both names are exported for Nx 21 and 22. */
