@@ -312,15 +312,4 @@ describe.skipIf(!kubeconfig)('deploy-k8s against a real cluster', () => {
     },
     240_000,
   );
-
-  it(
-    'says to run build-image when there is no image record',
-    async () => {
-      rmSync(join(workspace, 'dist'), { recursive: true, force: true });
-      const result = await deploy({ namespace: 'default' });
-      expect(result.success).toBe(false);
-      expect(result.reason).toBe(`${join(workspace, 'dist', PROJECT_ROOT, 'image.json')} does not exist: run nx run ${PROJECT}:build-image first`);
-    },
-    10_000,
-  );
 });
