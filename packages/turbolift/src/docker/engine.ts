@@ -160,14 +160,16 @@ export class DockerEngine {
 
   /** Images the plugin built for one service, newest first. */
   async listServiceImages(service: string): Promise<ImageInfo[]> {
+    let ids: string[];
     try {
       const images = await this.docker.listImages({ filters: { label: [`${SERVICE_LABEL}=${service}`] } });
-      return images
-        .map((image) => ({ id: image.Id, size: image.Size, created: image.Created * 1000, repoTags: image.RepoTags ?? [], labels: image.Labels ?? {} }))
-        .sort((a, b) => b.created - a.created);
+      ids = images.map((image) => image.Id);
     } catch (error) {
       throw this.translate(error, `cannot list images of ${service}`);
     }
+    // The list gives creation times in whole seconds; builds a moment apart need inspect's finer time.
+    const infos = await Promise.all(ids.map((id) => this.inspectImage(id)));
+    return infos.filter((info): info is ImageInfo => info !== null).sort((a, b) => b.created - a.created);
   }
 
   async removeImage(reference: string): Promise<void> {

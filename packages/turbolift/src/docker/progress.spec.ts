@@ -50,7 +50,13 @@ const pushRefused: ProgressEvent[] = [
 describe('progress formatting', () => {
   it('turns a build stream into step and layer lines, without blank lines', () => {
     const lines = buildOk.flatMap(formatProgressEvent);
-    expect(lines.slice(0, 3)).toEqual(['Step 1/3 : FROM turbolift-test/node:20', ' ---> ca99743603c1', 'Step 2/3 : WORKDIR /app']);
+    expect(lines.slice(0, 5)).toEqual([
+      'Step 1/3 : FROM turbolift-test/node:20',
+      ' ---> ca99743603c1',
+      'Step 2/3 : WORKDIR /app',
+      ' ---> 2605d20d2994',
+      'Step 3/3 : COPY bundle/ ./',
+    ]);
     expect(lines).toContain('Successfully tagged 127.0.0.1:5000/rec:one');
     expect(lines.every((line) => line.trim() !== '')).toBe(true);
   });

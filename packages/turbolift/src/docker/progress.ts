@@ -16,6 +16,9 @@ export interface ProgressEvent {
 /** Push/pull statuses that repeat for every chunk: printing them would bury the useful lines. */
 const NOISY_STATUSES = new Set(['Pushing', 'Downloading', 'Extracting', 'Waiting', 'Preparing', 'Verifying Checksum']);
 
+/** Legacy-builder chatter about the throwaway containers behind each step. */
+const NOISY_BUILD_LINE = /^( ---> Running in [0-9a-f]+|Removing intermediate container [0-9a-f]+)$/;
+
 /** Readable lines for one event (possibly none). */
 export function formatProgressEvent(event: ProgressEvent): string[] {
   const error = eventError(event);
@@ -24,7 +27,7 @@ export function formatProgressEvent(event: ProgressEvent): string[] {
     return event.stream
       .split('\n')
       .map((line) => line.replace(/\s+$/, ''))
-      .filter((line) => line.trim() !== '');
+      .filter((line) => line.trim() !== '' && !NOISY_BUILD_LINE.test(line));
   }
   if (event.status) {
     if (NOISY_STATUSES.has(event.status)) return [];
