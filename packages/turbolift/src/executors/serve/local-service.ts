@@ -1,0 +1,79 @@
+/**
+ * A lifted service as a local child process: checks its port is free, starts `node main.js` from the
+ * bundle, waits for `GET /readyz`, and stops it with SIGTERM (the runtime drains), then SIGKILL after a grace.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { request } from 'node:http';
+import { createServer } from 'node:net';
+
+export class ServeError extends Error {
+  override readonly name = 'ServeError';
+  constructor(
+    readonly code: 'TL_PORT_IN_USE' | 'TL_BUNDLE_MISSING' | 'TL_SERVICE_EXITED' | 'TL_NOT_READY',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Resolves when nothing listens on host:port (binding it briefly), rejects with the errno code otherwise. */
+export function assertPortFree(host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) => reject(error));
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
+  });
+}
+
+export interface StartSpec {
+  mainJs: string;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+}
+
+export function startServiceProcess(spec: StartSpec): ChildProcess {
+  return spawn(process.execPath, ['--enable-source-maps', spec.mainJs], { cwd: spec.cwd, env: spec.env, stdio: ['ignore', 'inherit', 'inherit'] });
+}
+
+function readyStatus(url: string, timeoutMs: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const req = request(url, { method: 'GET', timeout: timeoutMs }, (res) => {
+      res.resume();
+      resolve(res.statusCode);
+    });
+    req.once('timeout', () => req.destroy());
+    req.once('error', () => resolve(undefined));
+    req.end();
+  });
+}
+
+/** Polls `<baseUrl>/readyz` until 200; fails fast when the child exits, and after `timeoutMs` at most. */
+export async function waitUntilReady(baseUrl: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const exited = new Promise<never>((_, reject) => {
+    const fail = (code: number | null, signal: NodeJS.Signals | null) =>
+      reject(new ServeError('TL_SERVICE_EXITED', `exited before it was ready (${signal ? `signal ${signal}` : `exit code ${code}`})`));
+    if (child.exitCode !== null || child.signalCode !== null) fail(child.exitCode, child.signalCode);
+    child.once('exit', fail);
+  });
+  exited.catch(() => undefined);
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 0; ; attempt++) {
+    const status = await Promise.race([readyStatus(`${baseUrl}/readyz`, 1000), exited]);
+    if (status === 200) return;
+    if (Date.now() > deadline) throw new ServeError('TL_NOT_READY', `${baseUrl}/readyz did not answer 200 within ${timeoutMs / 1000}s (last: ${status ?? 'no answer'})`);
+    await Promise.race([new Promise((resolve) => setTimeout(resolve, Math.min(50 * 2 ** attempt, 500))), exited]);
+  }
+}
+
+/** SIGTERM lets the runtime drain; a child still there after `graceMs` is killed. */
+export function stopServiceProcess(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}

@@ -1,0 +1,139 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildSync } from 'esbuild';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { ExecutorContext } from '@nx/devkit';
+import { registerEndpoint, unregisterEndpoint, withEndpoint, withoutEndpoint } from './endpoints-file';
+import serveExecutor from './executor';
+
+/** A stand-in service bundle: real HTTP, the runtime's probe and env contract, nothing else. */
+const fakeService = `
+const http = require('node:http');
+const server = http.createServer((req, res) => {
+  if (req.url === '/readyz') { res.writeHead(200); return res.end('ok'); }
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ mode: process.env.TURBOLIFT_MODE, host: process.env.HOST }));
+});
+server.listen(Number(process.env.PORT), process.env.HOST);
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
+`;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const port = (probe.address() as { port: number }).port;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+describe('endpoints document', () => {
+  it('adds an endpoint and removes it only while it still names the same URL', () => {
+    const doc = withEndpoint({ endpoints: { other: 'http://127.0.0.1:1' } }, 'fn', 'http://127.0.0.1:2');
+    expect(doc.endpoints).toEqual({ other: 'http://127.0.0.1:1', fn: 'http://127.0.0.1:2' });
+    expect(withoutEndpoint(doc, 'fn', 'http://127.0.0.1:3')).toBe(doc);
+    expect(withoutEndpoint(doc, 'fn', 'http://127.0.0.1:2').endpoints).toEqual({ other: 'http://127.0.0.1:1' });
+  });
+});
+
+describe('serve', () => {
+  let root: string | undefined;
+  let blocker: Server | undefined;
+  afterEach(async () => {
+    await new Promise<void>((resolve) => (blocker ? blocker.close(() => resolve()) : resolve()));
+    blocker = undefined;
+    if (root) rmSync(root, { recursive: true, force: true });
+    vi.restoreAllMocks();
+  });
+
+  async function serviceWorkspace(): Promise<{ ws: string; port: number; context: ExecutorContext }> {
+    root = mkdtempSync(join(tmpdir(), 'turbolift-serve-'));
+    const port = await freePort();
+    mkdirSync(join(root, 'apps/svc'), { recursive: true });
+    mkdirSync(join(root, 'dist/apps/svc/bundle'), { recursive: true });
+    writeFileSync(join(root, 'apps/svc/turbolift.json'), JSON.stringify({ function: 'compressAll', main: 'src/main.ts', port }));
+    writeFileSync(join(root, 'dist/apps/svc/bundle/main.js'), fakeService);
+    const context = {
+      root,
+      cwd: root,
+      isVerbose: false,
+      projectName: 'svc',
+      projectsConfigurations: { version: 2, projects: { svc: { root: 'apps/svc' } } },
+    } as unknown as ExecutorContext;
+    return { ws: root, port, context };
+  }
+
+  const endpointsOf = (ws: string) => JSON.parse(readFileSync(join(ws, '.turbolift/endpoints.json'), 'utf8')).endpoints;
+
+  it('is ready only once the service answers, registers it, and on stop ends it and unregisters it', async () => {
+    const { ws, port, context } = await serviceWorkspace();
+    const run = serveExecutor({}, context);
+    const first = await run.next();
+    expect(first.value).toEqual({ success: true, baseUrl: `http://127.0.0.1:${port}` });
+    expect(endpointsOf(ws)).toEqual({ compressAll: `http://127.0.0.1:${port}` });
+    const answer = await fetch(`http://127.0.0.1:${port}/v1/call`, { method: 'POST', body: '[]' }).then((res) => res.json());
+    expect(answer).toEqual({ mode: 'local', host: '127.0.0.1' });
+    expect(readFileSync(join(ws, '.turbolift/.gitignore'), 'utf8')).toBe('*\n');
+
+    await run.return(undefined);
+    expect(endpointsOf(ws)).toEqual({});
+    await expect(fetch(`http://127.0.0.1:${port}/readyz`)).rejects.toThrow();
+  });
+
+  it('refuses a port in use with one line naming the port and the project', async () => {
+    const { ws, port, context } = await serviceWorkspace();
+    blocker = createServer().listen(port, '127.0.0.1');
+    await new Promise((resolve) => blocker!.once('listening', resolve));
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const run = serveExecutor({}, context);
+    expect((await run.next()).value).toEqual({ success: false });
+    expect(errors).toHaveBeenCalledWith(
+      `serve: port ${port} on 127.0.0.1 is already in use, so svc cannot listen there; stop what holds it or change "port" in apps/svc/turbolift.json`,
+    );
+    expect(existsSync(join(ws, '.turbolift/endpoints.json'))).toBe(false);
+  });
+
+  it('says which bundle is missing', async () => {
+    const { ws, context } = await serviceWorkspace();
+    rmSync(join(ws, 'dist'), { recursive: true });
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    expect((await serveExecutor({}, context).next()).value).toEqual({ success: false });
+    expect(errors).toHaveBeenCalledWith('serve: dist/apps/svc/bundle/main.js is missing: run "nx run svc:build" first');
+  });
+});
+
+describe('endpoints file under concurrent serves', () => {
+  let root: string | undefined;
+  afterEach(() => {
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+
+  it('keeps every registration when many processes register at once', async () => {
+    root = mkdtempSync(join(tmpdir(), 'turbolift-endpoints-'));
+    const script = join(root, 'register.cjs');
+    // The module as compiled code, run by separate processes as separate serve tasks would.
+    buildSync({ entryPoints: [join(__dirname, 'endpoints-file.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: join(root, 'endpoints-file.cjs'), logLevel: 'error' });
+    writeFileSync(script, "const { registerEndpoint } = require('./endpoints-file.cjs');\nregisterEndpoint(process.argv[2], process.argv[3], process.argv[4]);\n");
+    const file = join(root, '.turbolift/endpoints.json');
+    const names = Array.from({ length: 12 }, (_, i) => `fn${i}`);
+    await Promise.all(
+      names.map(
+        (name, i) =>
+          new Promise<void>((resolve, reject) =>
+            spawn(process.execPath, [script, file, name, `http://127.0.0.1:${5000 + i}`], { stdio: 'inherit' }).once('exit', (code) =>
+              code === 0 ? resolve() : reject(new Error(`register ${name} exited ${code}`)),
+            ),
+          ),
+      ),
+    );
+    const endpoints = JSON.parse(readFileSync(file, 'utf8')).endpoints;
+    expect(Object.keys(endpoints).sort()).toEqual([...names].sort());
+    unregisterEndpoint(file, 'fn0', 'http://127.0.0.1:5000');
+    registerEndpoint(file, 'extra', 'http://127.0.0.1:6000');
+    expect(Object.keys(JSON.parse(readFileSync(file, 'utf8')).endpoints)).toHaveLength(12);
+    expect(execFileSync('ls', ['-A', join(root, '.turbolift')], { encoding: 'utf8' }).split('\n').filter(Boolean).sort()).toEqual(['.gitignore', 'endpoints.json']);
+  });
+});
