@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { authForRegistry } from './docker-config';
+import { authForRegistry, authFromHelper } from './docker-config';
 
 const basic = (user: string, pass: string) => Buffer.from(`${user}:${pass}`).toString('base64');
 
@@ -16,10 +16,16 @@ describe('authForRegistry', () => {
     expect(authForRegistry(config, 'registry.internal').auth?.username).toBe('u');
   });
 
-  it('says so when the credentials sit in a credential helper it does not call', () => {
-    const lookup = authForRegistry({ credHelpers: { 'registry.internal': 'ecr-login' } }, 'registry.internal');
-    expect(lookup.auth).toBeUndefined();
-    expect(lookup.note).toContain('docker-credential-ecr-login');
+  it('points to the credential helper of the registry, else to the credential store', () => {
+    const config = { credsStore: 'pass', credHelpers: { 'registry.internal': 'ecr-login' } };
+    expect(authForRegistry(config, 'registry.internal')).toEqual({ helper: 'ecr-login' });
+    expect(authForRegistry(config, 'other.internal')).toEqual({ helper: 'pass' });
+  });
+
+  it('reads a helper answer as user/password, or as an identity token', () => {
+    expect(authFromHelper({ Username: 'ci', Secret: 's' }, 'r')).toEqual({ username: 'ci', password: 's', serveraddress: 'r' });
+    expect(authFromHelper({ Username: '<token>', Secret: 't' }, 'r')).toEqual({ identitytoken: 't', serveraddress: 'r' });
+    expect(authFromHelper({}, 'r')).toBeUndefined();
   });
 
   it('returns nothing for a registry without credentials', () => {

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +20,16 @@ export interface RegistryAuth {
 
 export interface AuthLookup {
   auth?: RegistryAuth;
-  /** Said to the user when credentials exist only in a form this plugin does not read. */
+  /** The credential helper that holds this registry's credentials (`docker-credential-<helper>`). */
+  helper?: string;
+}
+
+/** Credentials as the user sees where they came from, for messages when a registry refuses them. */
+export interface ResolvedAuth {
+  auth?: RegistryAuth;
+  /** e.g. `auths in /root/.docker/config.json`, `docker-credential-pass`, `none in /root/.docker/config.json`. */
+  source: string;
+  /** Said once to the user when credentials were expected but could not be read. */
   note?: string;
 }
 
@@ -60,10 +70,42 @@ export function authForRegistry(config: DockerConfigFile, registry: string): Aut
     }
   }
   const helper = config.credHelpers?.[registry] ?? config.credsStore;
-  if (helper) {
-    return {
-      note: `credentials for ${registry} are kept by docker-credential-${helper}, which turbolift does not call; pushing without credentials`,
-    };
+  return helper ? { helper } : {};
+}
+
+/** What `docker-credential-<helper> get` prints. */
+export interface HelperCredentials {
+  ServerURL?: string;
+  Username?: string;
+  Secret?: string;
+}
+
+/** Pure: a helper's answer as push credentials (`<token>` as user name means an identity token). */
+export function authFromHelper(answer: HelperCredentials, registry: string): RegistryAuth | undefined {
+  if (!answer.Secret) return undefined;
+  if (answer.Username === '<token>') return { identitytoken: answer.Secret, serveraddress: registry };
+  return { username: answer.Username ?? '', password: answer.Secret, serveraddress: registry };
+}
+
+/** Runs `docker-credential-<helper> get` the way the docker CLI does: registry on stdin, JSON on stdout. */
+export function runCredentialHelper(helper: string, registry: string): HelperCredentials {
+  const out = execFileSync(`docker-credential-${helper}`, ['get'], { input: registry, encoding: 'utf8', timeout: 10_000, stdio: ['pipe', 'pipe', 'pipe'] });
+  return JSON.parse(out) as HelperCredentials;
+}
+
+/** Credentials for pushing to `registry`, read like the docker CLI reads them: config `auths`, then helpers. */
+export function resolveRegistryAuth(registry: string, file = dockerConfigPath(), runHelper = runCredentialHelper): ResolvedAuth {
+  const lookup = authForRegistry(readDockerConfig(file), registry);
+  if (lookup.auth) return { auth: lookup.auth, source: `auths in ${file}` };
+  if (lookup.helper) {
+    const source = `docker-credential-${lookup.helper}`;
+    try {
+      const auth = authFromHelper(runHelper(lookup.helper, registry), registry);
+      return auth ? { auth, source } : { source, note: `${source} has no credentials for ${registry}; pushing without credentials` };
+    } catch (error) {
+      const reason = ((error as { stderr?: string }).stderr || (error as Error).message).toString().trim().split('\n')[0];
+      return { source, note: `${source} get failed for ${registry} (${reason}); pushing without credentials` };
+    }
   }
-  return {};
+  return { source: `none for ${registry} in ${file}` };
 }

@@ -136,7 +136,7 @@ export class DockerEngine {
     }
     const outcome = summarizePush(events);
     if (outcome.error) {
-      throw new ImageError('TL_DOCKER_PUSH_FAILED', `push of ${repository}:${tag} failed: ${oneLine(outcome.error)}`);
+      throw new ImageError('TL_DOCKER_PUSH_FAILED', `push of ${repository}:${tag} failed: ${oneLine(outcome.error)}`, oneLine(outcome.error));
     }
     return outcome.digest ?? null;
   }

@@ -4,6 +4,7 @@ export type ImageErrorCode =
   | 'TL_DOCKER_BUILD_FAILED'
   | 'TL_DOCKER_PUSH_FAILED'
   | 'TL_REGISTRY_UNREACHABLE'
+  | 'TL_REGISTRY_REFUSED'
   | 'TL_BUNDLE_MISSING'
   | 'TL_DOCKERFILE_MISSING'
   | 'TL_IMAGE_OPTIONS';
@@ -14,6 +15,8 @@ export class ImageError extends Error {
   constructor(
     readonly code: ImageErrorCode,
     message: string,
+    /** The engine's own words, when the message wraps them. */
+    readonly detail?: string,
   ) {
     super(message);
   }

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { contentTag, packBuildContext, readBundleFiles, type ContextFile } from '../../docker/build-context';
-import { authForRegistry, readDockerConfig, type RegistryAuth } from '../../docker/docker-config';
+import { resolveRegistryAuth, type RegistryAuth, type ResolvedAuth } from '../../docker/docker-config';
 import { renderDockerfile } from '../../docker/dockerfile';
 import { CONTENT_HASH_LABEL, DockerEngine, SERVICE_LABEL, imagesToPrune } from '../../docker/engine';
 import { ImageError } from '../../docker/errors';
@@ -87,13 +87,13 @@ export async function buildServiceImage(options: NormalizedBuildImageOptions, en
   const tags = [prepared.tag, ...options.extraTags.filter((tag) => tag !== prepared.tag)];
   const reference = `${options.repository}:${prepared.tag}`;
 
-  let auth: RegistryAuth | undefined;
+  let credentials: ResolvedAuth | undefined;
   if (options.push && options.registry) {
-    const lookup = authForRegistry(readDockerConfig(), options.registry);
-    if (lookup.note) log(lookup.note);
-    auth = lookup.auth;
     await assertRegistryReachable(options.registry);
+    credentials = resolveRegistryAuth(options.registry);
+    if (credentials.note) log(credentials.note);
   }
+  const auth = credentials?.auth;
 
   const previous = readImageRecordIfAny(options.recordFile);
   if (previous && previous.image === options.repository && previous.tag === prepared.tag && sameTags(previous, tags) && previous.pushed === options.push) {
@@ -120,7 +120,7 @@ export async function buildServiceImage(options: NormalizedBuildImageOptions, en
   if (options.push) {
     for (const tag of tags) {
       log(`pushing ${options.repository}:${tag}`);
-      const pushed = await engine.push(options.repository, tag, auth);
+      const pushed = await pushOrExplain(engine, options, tag, credentials);
       if (tag === prepared.tag) digest = pushed;
     }
   }
@@ -142,6 +142,24 @@ export async function buildServiceImage(options: NormalizedBuildImageOptions, en
   writeImageRecord(options.recordFile, record);
   log(`built ${reference} (${imageId.slice(0, 19)}, ${formatMegabytes(record.size)}${digest ? `, ${digest}` : ''})`);
   return record;
+}
+
+/** Registries say "denied"/"unauthorized" in many ways; all of them mean the credentials did not do. */
+const REFUSAL = /unauthori[sz]ed|denied|authentication required|no basic auth credentials|insufficient_scope|forbidden/i;
+
+async function pushOrExplain(engine: DockerEngine, options: NormalizedBuildImageOptions, tag: string, credentials: ResolvedAuth | undefined): Promise<string | null> {
+  try {
+    return await engine.push(options.repository, tag, credentials?.auth);
+  } catch (error) {
+    if (error instanceof ImageError && error.code === 'TL_DOCKER_PUSH_FAILED' && error.detail && REFUSAL.test(error.detail)) {
+      throw new ImageError(
+        'TL_REGISTRY_REFUSED',
+        `registry ${options.registry} refused the push of ${options.repository}:${tag}: ${error.detail} (credentials: ${credentials?.source ?? 'none'}; run docker login ${options.registry})`,
+        error.detail,
+      );
+    }
+    throw error;
+  }
 }
 
 function formatMegabytes(bytes: number): string {

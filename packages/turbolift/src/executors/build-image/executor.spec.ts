@@ -7,8 +7,8 @@
  * external npm packages (a Dockerfile with `RUN npm install` cannot build on it).
  */
 import type { ExecutorContext } from '@nx/devkit';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -289,4 +289,102 @@ describe('build-image failures: one line, non-zero', () => {
       `build-image: bundle dist/${service.root}/bundle/main.js is missing: run "nx run ${service.name}:build" first`,
     ]);
   });
+});
+
+/**
+ * A second real registry, on its own loopback port, that wants a user name and password (htpasswd, the
+ * distribution server's basic auth). The hash is bcrypt (cost 4) of the password below.
+ */
+describe('build-image pushing to a registry that wants credentials', () => {
+  const user = 'turbolift';
+  const password = 's3cret-test';
+  const htpasswd = `${user}:$2b$04$NZb7APw03YfazPzQJUCawO9O4sETV1q2.WItFeTSQJ2GLSG9mFreC\n`;
+  let registry: string;
+  let registryProcess: ChildProcess | undefined;
+  let dir: string;
+  const savedEnv = { DOCKER_CONFIG: process.env.DOCKER_CONFIG, PATH: process.env.PATH };
+
+  function useDockerConfig(config: object): string {
+    const configDir = mkdtempSync(join(dir, 'docker-config-'));
+    writeFileSync(join(configDir, 'config.json'), JSON.stringify(config));
+    process.env.DOCKER_CONFIG = configDir;
+    return configDir;
+  }
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tl-auth-registry-'));
+    registry = `127.0.0.1:${await freePort()}`;
+    writeFileSync(join(dir, 'htpasswd'), htpasswd);
+    writeFileSync(
+      join(dir, 'config.yml'),
+      `version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\nhttp:\n  addr: ${registry}\nauth:\n  htpasswd:\n    realm: turbolift-test\n    path: ${dir}/htpasswd\n`,
+    );
+    registryProcess = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    registryProcess.stderr?.on('data', (chunk) => (stderr += chunk));
+    for (let attempt = 0; attempt < 80; attempt++) {
+      try {
+        const response = await request(`http://${registry}/v2/`, { headersTimeout: 1000 });
+        await response.body.dump();
+        if (response.statusCode === 401) return;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
+    throw new Error(`docker-registry with htpasswd auth did not answer on ${registry}: ${stderr}`);
+  }, 60_000);
+
+  afterAll(async () => {
+    process.env.DOCKER_CONFIG = savedEnv.DOCKER_CONFIG;
+    if (savedEnv.DOCKER_CONFIG === undefined) delete process.env.DOCKER_CONFIG;
+    process.env.PATH = savedEnv.PATH;
+    if (registryProcess?.pid && registryProcess.exitCode === null) {
+      const exited = new Promise((resolve) => registryProcess!.once('exit', resolve));
+      process.kill(registryProcess.pid, 'SIGTERM');
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
+    }
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('says which registry refused the push, and which credentials it used', async () => {
+    const configDir = useDockerConfig({});
+    const service = makeService();
+    const result = await run(service, { registry });
+    expect(result.success).toBe(false);
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors[0]).toMatch(new RegExp(`^build-image: registry ${registry} refused the push of ${registry}/${service.name}:[0-9a-f]{12}: `));
+    console.info(`[example] ${result.errors[0]}`);
+    expect(result.errors[0]).toContain(`(credentials: none for ${registry} in ${configDir}/config.json; run docker login ${registry})`);
+  }, BUILD_TIMEOUT);
+
+  it('pushes with the credentials docker login stored, and verifies a cache hit with them', async () => {
+    useDockerConfig({ auths: { [registry]: { auth: Buffer.from(`${user}:${password}`).toString('base64') } } });
+    const service = makeService();
+    const first = await run(service, { registry });
+    expect(first.errors).toEqual([]);
+    expect(first.success).toBe(true);
+    const rec = record(service);
+    expect(rec.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+
+    const again = await run(service, { registry });
+    expect(again.success).toBe(true);
+    expect(again.out).toContain(`image ${rec.image}:${rec.tag} is up to date (verified in the engine and the registry)`);
+  }, BUILD_TIMEOUT);
+
+  it('asks the credential helper named in the Docker config', async () => {
+    const bin = mkdtempSync(join(dir, 'bin-'));
+    const helper = join(bin, 'docker-credential-turbolift-test');
+    writeFileSync(
+      helper,
+      `#!/bin/sh\nread -r server\n[ "$1" = get ] && [ "$server" = "${registry}" ] && printf '{"ServerURL":"%s","Username":"${user}","Secret":"${password}"}' "$server" && exit 0\necho "credentials not found in native keychain" >&2; exit 1\n`,
+    );
+    chmodSync(helper, 0o755);
+    process.env.PATH = `${bin}:${savedEnv.PATH}`;
+    useDockerConfig({ credHelpers: { [registry]: 'turbolift-test' } });
+    const service = makeService();
+    const result = await run(service, { registry });
+    expect(result.errors).toEqual([]);
+    expect(result.success).toBe(true);
+    expect(record(service).pushed).toBe(true);
+  }, BUILD_TIMEOUT);
 });
