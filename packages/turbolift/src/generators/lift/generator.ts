@@ -1,0 +1,227 @@
+import { formatFiles, joinPathFragments, logger, readJson, runTasksInSerial, type GeneratorCallback, type Tree } from '@nx/devkit';
+import * as ts from 'typescript';
+import { analyzeLift, type LiftPlan } from './analyze';
+import { findCallSites } from './call-sites';
+import { renderLibraryFiles } from './library-files';
+import { combineErrors, LiftError } from './lift-error';
+import { findMarkedFunctions, lineOf, type MarkedFunction } from './marked-functions';
+import { kebabCase, normalizeOptions, type LiftGeneratorSchema, type NormalizedLiftOptions } from './options';
+import { createLibrary, createService, packageOfSpecifier, wireDependencies } from './projects';
+import { pruneUnused } from './prune';
+import { stubEdits, stubNames } from './stub';
+import { applyEdits } from './text-edits';
+import { addMissingDependencies, allocatePort, isTsSolutionLayout, readMarkers, registerPlugin, RUNTIME_PACKAGE, runtimeVersionRange } from './workspace-layout';
+import { createWorkspaceProgram, listSourceFiles, projectOfFile, workspacePath, workspaceProjects, type WorkspaceProject } from './workspace-program';
+
+export type { LiftGeneratorSchema } from './options';
+export { LiftError } from './lift-error';
+
+interface WorkspaceView {
+  program: ts.Program;
+  projects: WorkspaceProject[];
+  /** The workspace's own sources in the program, with their workspace-relative paths. */
+  files: Map<ts.SourceFile, string>;
+}
+
+function viewWorkspace(tree: Tree): WorkspaceView {
+  const projects = workspaceProjects(tree);
+  const sources = listSourceFiles(tree);
+  const program = createWorkspaceProgram(tree, sources, projects);
+  const files = new Map<ts.SourceFile, string>();
+  for (const sf of program.getSourceFiles()) {
+    const path = workspacePath(tree, sf);
+    if (!sf.isDeclarationFile && !path.startsWith('..') && !path.split('/').includes('node_modules')) files.set(sf, path);
+  }
+  return { program, projects, files };
+}
+
+function markedFunctions(view: WorkspaceView): MarkedFunction[] {
+  const found: MarkedFunction[] = [];
+  for (const [sf, path] of view.files) {
+    const project = projectOfFile(view.projects, path);
+    if (project) found.push(...findMarkedFunctions(sf, path, project.name));
+  }
+  return found;
+}
+
+function describe(candidate: MarkedFunction): string {
+  return `${candidate.file}:${lineOf(candidate.sourceFile, candidate.node).line} (project ${candidate.project})`;
+}
+
+/** The marked functions the options ask for; errors name the candidates when the choice is not clear. */
+function selectFunctions(view: WorkspaceView, options: NormalizedLiftOptions): MarkedFunction[] {
+  if (options.project && !view.projects.some((p) => p.name === options.project)) throw new LiftError(`no project named ${options.project} in this workspace`);
+  let candidates = markedFunctions(view);
+  if (options.project) candidates = candidates.filter((c) => c.project === options.project);
+  if (options.file) candidates = candidates.filter((c) => c.file === options.file || c.file.endsWith(`/${options.file}`));
+  if (options.all) {
+    if (!options.project) throw new LiftError('--all lifts every marked function of one project: pass --project=<name>');
+    if (!candidates.length) throw new LiftError(`no function in project ${options.project} is marked /** @lift */`);
+    return candidates;
+  }
+  const named = candidates.filter((c) => c.name === options.fn);
+  if (!named.length) {
+    const scope = [options.project && `project ${options.project}`, options.file && `file ${options.file}`].filter(Boolean).join(', ');
+    throw new LiftError(`no function named ${options.fn} is marked /** @lift */${scope ? ` in ${scope}` : ''}; put the tag in a JSDoc comment right above it`);
+  }
+  if (named.length > 1) {
+    throw new LiftError(`${options.fn} is marked /** @lift */ in ${named.length} places; choose one with --project or --file:\n${named.map((c) => `  ${describe(c)}`).join('\n')}`);
+  }
+  return named;
+}
+
+function analyze(view: WorkspaceView, marked: MarkedFunction): LiftPlan {
+  const project = view.projects.find((p) => p.name === marked.project)!;
+  const isProjectFile = (sf: ts.SourceFile) => {
+    const path = view.files.get(sf);
+    return !!path && projectOfFile(view.projects, path) === project;
+  };
+  return analyzeLift(view.program, marked, project, isProjectFile);
+}
+
+interface Target {
+  kebab: string;
+  libraryRoot: string;
+  libraryProject: string;
+  serviceRoot: string;
+  serviceName: string;
+}
+
+function targetOf(options: NormalizedLiftOptions, name: string): Target {
+  const kebab = kebabCase(name);
+  return {
+    kebab,
+    libraryRoot: joinPathFragments(options.directory, kebab),
+    libraryProject: `lifted-${kebab}`,
+    serviceRoot: joinPathFragments(options.serviceDirectory, `${kebab}-service`),
+    serviceName: `${kebab}-service`,
+  };
+}
+
+/** Refuses before anything is written when the function (or its projects) already exist. */
+function refuseExisting(tree: Tree, view: WorkspaceView, name: string, target: Target): void {
+  const marker = readMarkers(tree).find((m) => m.function === name);
+  if (marker) throw new LiftError(`${name} is already lifted: ${marker.path} serves it from ${marker.library}`);
+  for (const root of [target.libraryRoot, target.serviceRoot]) {
+    if (tree.exists(root)) throw new LiftError(`${name} looks already lifted: ${root} exists (remove it or choose --directory/--serviceDirectory)`);
+  }
+  for (const projectName of [target.libraryProject, target.serviceName]) {
+    if (view.projects.some((p) => p.name === projectName)) throw new LiftError(`cannot lift ${name}: a project named ${projectName} already exists`);
+  }
+}
+
+/** Names the lifted code declared or imported in the function's own file: removed there once nothing else uses them. */
+function namesMovedOut(plan: LiftPlan): Set<string> {
+  const names = new Set<string>();
+  const own = plan.parts.find((p) => p.sourceFile === plan.sourceFile);
+  if (!own) return names;
+  for (const statement of own.statements) {
+    if (statement === plan.statement) continue;
+    if (ts.isVariableStatement(statement)) statement.declarationList.declarations.forEach((d) => ts.isIdentifier(d.name) && names.add(d.name.text));
+    else if ((statement as ts.DeclarationStatement).name) names.add((statement as ts.DeclarationStatement).name!.getText());
+  }
+  for (const bindings of own.externalBindings.values()) {
+    for (const b of bindings) {
+      const local = ts.isImportClause(b) ? b.name : b.name;
+      if (local) names.add(local.text);
+    }
+  }
+  for (const local of own.internalImports.keys()) names.add(local);
+  return names;
+}
+
+function importedPackages(plan: LiftPlan): string[] {
+  const names = new Set<string>();
+  for (const part of plan.parts) {
+    for (const declaration of part.externalBindings.keys()) {
+      const pkg = ts.isStringLiteral(declaration.moduleSpecifier) ? packageOfSpecifier(declaration.moduleSpecifier.text) : undefined;
+      if (pkg) names.add(pkg);
+    }
+  }
+  return [...names];
+}
+
+function workspacePackages(tree: Tree, projects: WorkspaceProject[]): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const project of projects) {
+    const path = joinPathFragments(project.root, 'package.json');
+    if (tree.exists(path)) {
+      const name = readJson(tree, path).name;
+      if (typeof name === 'string') map.set(name, project.root);
+    }
+  }
+  return map;
+}
+
+async function liftOne(tree: Tree, view: WorkspaceView, plan: LiftPlan, target: Target): Promise<GeneratorCallback> {
+  const callSites = findCallSites(view.program, plan, view.files);
+  const library = await createLibrary(tree, target.libraryRoot, target.libraryProject);
+  const rendered = renderLibraryFiles(plan, {
+    base: plan.project.sourceRoot,
+    pathOf: (sf) => view.files.get(sf) ?? sf.fileName,
+    importExtension: library.importExtension,
+  });
+  for (const [path, content] of rendered.files) tree.write(joinPathFragments(library.root, 'src', path), content);
+  tree.write(joinPathFragments(library.root, 'src/index.ts'), rendered.index);
+
+  const names = stubNames(plan.name, target.serviceName, library.importPath);
+  const ownEdits = [...stubEdits(plan, names), ...(callSites.edits.get(plan.file) ?? [])];
+  tree.write(plan.file, pruneUnused(plan.file, applyEdits(plan.sourceFile.text, ownEdits), namesMovedOut(plan)));
+  for (const [path, edits] of callSites.edits) {
+    if (path !== plan.file) tree.write(path, applyEdits(tree.read(path, 'utf-8') ?? '', edits));
+  }
+
+  const runtimeRange = runtimeVersionRange();
+  createService(tree, { root: target.serviceRoot, name: target.serviceName, fn: plan.name, library, port: allocatePort(readMarkers(tree)), runtimeRange });
+  addMissingDependencies(tree, 'package.json', { [RUNTIME_PACKAGE]: runtimeRange });
+  if (isTsSolutionLayout(tree)) {
+    wireDependencies(tree, { library, projectRoot: plan.project.root, importedPackages: importedPackages(plan), workspacePackages: workspacePackages(tree, view.projects), runtimeRange });
+  }
+
+  for (const warning of plan.warnings) logger.warn(warning);
+  if (callSites.syncUses.length) {
+    logger.warn(`${plan.name} now returns a Promise; these uses are not in async code and need updating by hand:\n${callSites.syncUses.map((u) => `  ${u}`).join('\n')}`);
+  }
+  logger.info(`Lifted ${plan.name} into ${library.importPath} (${library.root}), served by ${target.serviceRoot}; ${callSites.awaited} call(s) now await it.`);
+  return library.task;
+}
+
+/** `nx g turbolift:lift <fn>`: moves a function marked `/** @lift *\/` into its own library and service. */
+export async function liftGenerator(tree: Tree, schema: LiftGeneratorSchema): Promise<GeneratorCallback> {
+  const options = normalizeOptions(schema);
+  if (!options.fn && !options.all) throw new LiftError('name the function to lift: nx g turbolift:lift <fn> (or --all --project=<project>)');
+  if (options.fn && !options.all) {
+    const marker = readMarkers(tree).find((m) => m.function === options.fn);
+    if (marker) throw new LiftError(`${options.fn} is already lifted: ${marker.path} serves it from ${marker.library}`);
+  }
+  let view = viewWorkspace(tree);
+  const selected = selectFunctions(view, options);
+
+  // Every check runs on the untouched tree first: a refusal leaves nothing behind.
+  const errors: LiftError[] = [];
+  for (const marked of selected) {
+    try {
+      analyze(view, marked);
+      refuseExisting(tree, view, marked.name, targetOf(options, marked.name));
+    } catch (error) {
+      if (error instanceof LiftError) errors.push(error);
+      else throw error;
+    }
+  }
+  if (errors.length) throw combineErrors(errors);
+  const names = selected.map((m) => ({ name: m.name, file: m.file }));
+  if (new Set(names.map((n) => n.name)).size !== names.length) throw new LiftError('several marked functions share a name; lift them one at a time with --file');
+
+  const tasks: GeneratorCallback[] = [];
+  for (const [i, { name, file }] of names.entries()) {
+    if (i > 0) view = viewWorkspace(tree); // the previous lift rewrote files
+    const marked = markedFunctions(view).find((m) => m.name === name && m.file === file);
+    if (!marked) throw new LiftError(`${file}: ${name} disappeared while lifting the functions before it`);
+    tasks.push(await liftOne(tree, view, analyze(view, marked), targetOf(options, name)));
+  }
+  registerPlugin(tree);
+  if (!options.skipFormat) await formatFiles(tree);
+  return runTasksInSerial(...tasks);
+}
+
+export default liftGenerator;

@@ -1,0 +1,148 @@
+import { generateFiles, joinPathFragments, offsetFromRoot, readJson, writeJson, type GeneratorCallback, type Tree } from '@nx/devkit';
+import { builtinModules } from 'node:module';
+import { join } from 'node:path';
+import { LiftError } from './lift-error';
+import { addMissingDependencies, addReference, addRootReference, addToWorkspaces, isTsSolutionLayout, RUNTIME_PACKAGE } from './workspace-layout';
+
+export interface CreatedLibrary {
+  root: string;
+  importPath: string;
+  /** How the library's modules import each other: '.js' in ESM/nodenext libraries, '' otherwise. */
+  importExtension: '' | '.js';
+  task: GeneratorCallback;
+}
+
+type LibraryGenerator = (tree: Tree, options: Record<string, unknown>) => Promise<GeneratorCallback>;
+
+function loadLibraryGenerator(): LibraryGenerator {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require('@nx/js') as { libraryGenerator: LibraryGenerator }).libraryGenerator;
+  } catch {
+    throw new LiftError('turbolift:lift creates the library with @nx/js; install it first (npm install -D @nx/js)');
+  }
+}
+
+/** Creates the lifted library through @nx/js (it adapts to the workspace layout) and empties its sample sources. */
+export async function createLibrary(tree: Tree, root: string, projectName: string): Promise<CreatedLibrary> {
+  const task = await loadLibraryGenerator()(tree, {
+    directory: root,
+    name: projectName,
+    bundler: 'tsc',
+    unitTestRunner: 'none',
+    linter: 'none',
+    tags: 'turbolift:lifted',
+    skipFormat: true,
+    // the root package.json is handled below; this also keeps @nx/js from fetching a formatter at generation time
+    skipPackageJson: true,
+  });
+  const index = tree.read(joinPathFragments(root, 'src/index.ts'), 'utf-8') ?? '';
+  const importExtension = /\.js['"]/.test(index) ? '.js' : '';
+  for (const child of tree.children(joinPathFragments(root, 'src/lib'))) tree.delete(joinPathFragments(root, 'src/lib', child));
+  const pkgPath = joinPathFragments(root, 'package.json');
+  const importPath = tree.exists(pkgPath) ? (readJson(tree, pkgPath).name as string) : projectName;
+  return { root, importPath, importExtension, task };
+}
+
+export interface ServiceSpec {
+  root: string;
+  name: string;
+  fn: string;
+  library: CreatedLibrary;
+  port: number;
+  runtimeRange: string;
+}
+
+/** The service project: src/main.ts serving the function, the turbolift.json marker, and the project's config. */
+export function createService(tree: Tree, spec: ServiceSpec): void {
+  const { root, fn, library, port } = spec;
+  generateFiles(tree, join(__dirname, 'files/service'), root, { fn, library: library.importPath, tmpl: '' });
+  writeJson(tree, joinPathFragments(root, 'turbolift.json'), { function: fn, library: library.importPath, main: 'src/main.ts', port });
+  const toRoot = offsetFromRoot(root);
+  const tags = ['turbolift:service'];
+  if (isTsSolutionLayout(tree)) {
+    const scope = library.importPath.startsWith('@') ? library.importPath.split('/')[0] + '/' : '';
+    const libPackage = readJson(tree, joinPathFragments(library.root, 'package.json'));
+    writeJson(tree, joinPathFragments(root, 'package.json'), {
+      name: `${scope}${spec.name}`,
+      version: '0.0.1',
+      private: true,
+      ...(libPackage.type ? { type: libPackage.type } : {}),
+      dependencies: { [RUNTIME_PACKAGE]: spec.runtimeRange, [library.importPath]: '*' },
+      nx: { tags },
+    });
+    writeJson(tree, joinPathFragments(root, 'tsconfig.json'), {
+      extends: `${toRoot}tsconfig.base.json`,
+      files: [],
+      include: [],
+      references: [{ path: './tsconfig.app.json' }],
+    });
+    writeJson(tree, joinPathFragments(root, 'tsconfig.app.json'), {
+      extends: `${toRoot}tsconfig.base.json`,
+      compilerOptions: { rootDir: 'src', outDir: 'dist', tsBuildInfoFile: 'dist/tsconfig.app.tsbuildinfo', types: ['node'] },
+      include: ['src/**/*.ts'],
+      references: [],
+    });
+    addReference(tree, joinPathFragments(root, 'tsconfig.app.json'), library.root);
+    addToWorkspaces(tree, root);
+    addRootReference(tree, root);
+  } else {
+    writeJson(tree, joinPathFragments(root, 'project.json'), {
+      name: spec.name,
+      $schema: `${toRoot}node_modules/nx/schemas/project-schema.json`,
+      sourceRoot: joinPathFragments(root, 'src'),
+      projectType: 'application',
+      tags,
+      targets: {},
+    });
+    writeJson(tree, joinPathFragments(root, 'tsconfig.json'), {
+      extends: `${toRoot}tsconfig.base.json`,
+      files: [],
+      include: [],
+      references: [{ path: './tsconfig.app.json' }],
+    });
+    writeJson(tree, joinPathFragments(root, 'tsconfig.app.json'), {
+      extends: './tsconfig.json',
+      compilerOptions: { outDir: `${toRoot}dist/out-tsc`, types: ['node'] },
+      include: ['src/**/*.ts'],
+    });
+  }
+}
+
+/** `@scope/pkg/sub` -> `@scope/pkg`, `pkg/sub` -> `pkg`; undefined for Node built-ins. */
+export function packageOfSpecifier(specifier: string): string | undefined {
+  if (specifier.startsWith('node:') || builtinModules.includes(specifier) || builtinModules.includes(specifier.split('/')[0])) return undefined;
+  const parts = specifier.split('/');
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
+}
+
+/**
+ * In the TS-solution layout each package lists what it imports: the library gets the packages the lifted code
+ * imports (workspace packages as `*`, npm packages at the range the workspace already uses), the original
+ * project gets the library and the runtime.
+ */
+export function wireDependencies(
+  tree: Tree,
+  opts: { library: CreatedLibrary; projectRoot: string; importedPackages: string[]; workspacePackages: Map<string, string>; runtimeRange: string },
+): void {
+  const rootPkg = readJson(tree, 'package.json');
+  const projectPkgPath = joinPathFragments(opts.projectRoot, 'package.json');
+  const projectPkg = tree.exists(projectPkgPath) ? readJson(tree, projectPkgPath) : {};
+  const rangeOf = (name: string): string | undefined =>
+    opts.workspacePackages.has(name)
+      ? '*'
+      : [projectPkg.dependencies, projectPkg.peerDependencies, rootPkg.dependencies, rootPkg.devDependencies].map((s) => s?.[name]).find((v) => typeof v === 'string');
+  const libDeps: Record<string, string> = {};
+  for (const name of opts.importedPackages) {
+    const range = rangeOf(name);
+    if (range) libDeps[name] = range;
+  }
+  addMissingDependencies(tree, joinPathFragments(opts.library.root, 'package.json'), libDeps);
+  addMissingDependencies(tree, projectPkgPath, { [opts.library.importPath]: '*', [RUNTIME_PACKAGE]: opts.runtimeRange });
+  for (const name of opts.importedPackages) {
+    const root = opts.workspacePackages.get(name);
+    if (root) addReference(tree, joinPathFragments(opts.library.root, 'tsconfig.lib.json'), root);
+  }
+  const projectTsconfig = ['tsconfig.lib.json', 'tsconfig.app.json'].map((f) => joinPathFragments(opts.projectRoot, f)).find((f) => tree.exists(f));
+  if (projectTsconfig) addReference(tree, projectTsconfig, opts.library.root);
+}

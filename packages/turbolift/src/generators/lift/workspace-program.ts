@@ -1,0 +1,169 @@
+import { getProjects, joinPathFragments, readJson, type ProjectConfiguration, type Tree } from '@nx/devkit';
+import { existsSync, readFileSync, realpathSync, statSync, readdirSync } from 'node:fs';
+import { dirname, isAbsolute, join, posix, relative } from 'node:path';
+import * as ts from 'typescript';
+
+const SKIPPED_DIRS = new Set(['node_modules', 'dist', '.git', '.nx', 'tmp', 'coverage', 'out-tsc', '.turbolift']);
+const SOURCE_FILE = /\.(ts|tsx|mts|cts)$/;
+
+export interface WorkspaceProject {
+  name: string;
+  root: string;
+  sourceRoot: string;
+  config: ProjectConfiguration;
+}
+
+/** Every TypeScript source of the workspace (not declaration files, not build output or node_modules). */
+export function listSourceFiles(tree: Tree, dir = ''): string[] {
+  const out: string[] = [];
+  for (const child of tree.children(dir)) {
+    if (SKIPPED_DIRS.has(child)) continue;
+    const path = dir ? `${dir}/${child}` : child;
+    if (tree.isFile(path)) {
+      if (SOURCE_FILE.test(path) && !path.endsWith('.d.ts')) out.push(path);
+    } else {
+      out.push(...listSourceFiles(tree, path));
+    }
+  }
+  return out;
+}
+
+export function workspaceProjects(tree: Tree): WorkspaceProject[] {
+  return [...getProjects(tree).entries()].map(([name, config]) => ({
+    name,
+    root: config.root,
+    sourceRoot: config.sourceRoot ?? (tree.exists(joinPathFragments(config.root, 'src')) ? joinPathFragments(config.root, 'src') : config.root),
+    config,
+  }));
+}
+
+/** The project a workspace-relative file belongs to: the one with the longest root that contains it. */
+export function projectOfFile(projects: WorkspaceProject[], file: string): WorkspaceProject | undefined {
+  let best: WorkspaceProject | undefined;
+  for (const project of projects) {
+    const root = project.root === '.' ? '' : project.root;
+    if ((root === '' || file === root || file.startsWith(root + '/')) && (!best || root.length > best.root.length)) best = project;
+  }
+  return best;
+}
+
+/** Workspace package name -> its source entry (what a workspace import resolves to when compiled from source). */
+function workspacePackageEntries(tree: Tree, projects: WorkspaceProject[]): Map<string, string> {
+  const entries = new Map<string, string>();
+  for (const project of projects) {
+    const pkgPath = joinPathFragments(project.root, 'package.json');
+    if (!tree.exists(pkgPath)) continue;
+    const pkg = readJson(tree, pkgPath);
+    if (typeof pkg.name !== 'string') continue;
+    const fromExports = sourceEntryFromExports(pkg.exports);
+    const candidates = [fromExports && joinPathFragments(project.root, fromExports), joinPathFragments(project.root, 'src/index.ts')];
+    const entry = candidates.find((c): c is string => !!c && tree.exists(c));
+    if (entry) entries.set(pkg.name, entry);
+  }
+  return entries;
+}
+
+function sourceEntryFromExports(exportsField: unknown): string | undefined {
+  const dot = exportsField && typeof exportsField === 'object' ? (exportsField as Record<string, unknown>)['.'] : undefined;
+  if (!dot || typeof dot !== 'object') return undefined;
+  return Object.values(dot as Record<string, unknown>).find((v): v is string => typeof v === 'string' && /\.tsx?$/.test(v));
+}
+
+function rootCompilerOptions(tree: Tree): { paths?: Record<string, string[]>; customConditions?: string[] } {
+  for (const file of ['tsconfig.base.json', 'tsconfig.json']) {
+    if (!tree.exists(file)) continue;
+    try {
+      const parsed = ts.parseConfigFileTextToJson(file, tree.read(file, 'utf-8') ?? '{}').config ?? {};
+      const options = parsed.compilerOptions ?? {};
+      if (options.paths || options.customConditions) return { paths: options.paths, customConditions: options.customConditions };
+    } catch {
+      // an unreadable tsconfig only costs us path mapping; the checker then sees `any` for those imports
+    }
+  }
+  return {};
+}
+
+/**
+ * A ts.Program over the workspace's sources as they are in the Tree (including changes not yet written),
+ * with the TypeScript standard library and node_modules read from disk.
+ */
+export function createWorkspaceProgram(tree: Tree, rootFiles: string[], projects: WorkspaceProject[]): ts.Program {
+  const root = tree.root;
+  const abs = (rel: string) => join(root, rel).split('\\').join('/');
+  const inTree = (path: string): string | undefined => {
+    const rel = relative(root, path).split('\\').join('/');
+    return rel.startsWith('..') || isAbsolute(rel) ? undefined : rel;
+  };
+  const rootOptions = rootCompilerOptions(tree);
+  const options: ts.CompilerOptions = {
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.ESNext,
+    moduleResolution: ts.ModuleResolutionKind.Bundler,
+    lib: ['lib.es2023.d.ts'],
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    allowJs: false,
+    resolveJsonModule: true,
+    baseUrl: rootOptions.paths ? root : undefined,
+    paths: rootOptions.paths,
+    customConditions: rootOptions.customConditions,
+  };
+  const packages = workspacePackageEntries(tree, projects);
+  const readFile = (path: string): string | undefined => {
+    const rel = inTree(path);
+    if (rel !== undefined && tree.exists(rel) && tree.isFile(rel)) return tree.read(rel, 'utf-8') ?? undefined;
+    if (rel === undefined && existsSync(path)) return readFileSync(path, 'utf-8');
+    return undefined;
+  };
+  const fileExists = (path: string) => readFile(path) !== undefined;
+  const host: ts.CompilerHost = {
+    getSourceFile: (fileName, languageVersion) => {
+      const text = readFile(fileName);
+      return text === undefined ? undefined : ts.createSourceFile(fileName, text, languageVersion, true);
+    },
+    getDefaultLibFileName: (o) => ts.getDefaultLibFilePath(o).split('\\').join('/'),
+    getDefaultLibLocation: () => dirname(ts.getDefaultLibFilePath(options)).split('\\').join('/'),
+    writeFile: () => undefined,
+    getCurrentDirectory: () => root,
+    getCanonicalFileName: (f) => f,
+    useCaseSensitiveFileNames: () => true,
+    getNewLine: () => '\n',
+    fileExists,
+    readFile,
+    directoryExists: (path) => {
+      const rel = inTree(path);
+      if (rel !== undefined) return rel === '' || (tree.exists(rel) && !tree.isFile(rel));
+      return existsSync(path) && statSync(path).isDirectory();
+    },
+    getDirectories: (path) => {
+      const rel = inTree(path);
+      if (rel !== undefined) return tree.children(rel).filter((c) => !tree.isFile(rel ? `${rel}/${c}` : c));
+      try {
+        return readdirSync(path, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+      } catch {
+        return [];
+      }
+    },
+    realpath: (path) => {
+      try {
+        return realpathSync(path).split('\\').join('/');
+      } catch {
+        return path;
+      }
+    },
+  };
+  const moduleHost: ts.ModuleResolutionHost = host;
+  host.resolveModuleNameLiterals = (literals, containingFile, _ref, compilerOptions) =>
+    literals.map((literal) => {
+      const entry = packages.get(literal.text);
+      if (entry) return { resolvedModule: { resolvedFileName: abs(entry), extension: ts.Extension.Ts, isExternalLibraryImport: false } };
+      return ts.resolveModuleName(literal.text, containingFile, compilerOptions, moduleHost);
+    });
+  return ts.createProgram({ rootNames: rootFiles.map(abs), options, host });
+}
+
+/** Workspace-relative path of a program source file (posix). */
+export function workspacePath(tree: Tree, sf: ts.SourceFile): string {
+  return posix.normalize(relative(tree.root, sf.fileName).split('\\').join('/'));
+}
