@@ -71,7 +71,9 @@ async function serverSideApply(client: KubernetesObjectApi, object: KubernetesMa
       `apply ${describeObject(object)}`,
     );
   } catch (error) {
-    throw new ApplyError(`apply ${describeObject(object)} failed: ${describeApiError(error)}`);
+    const missingNamespace = isNotFound(error) && object.metadata.namespace && /namespaces? "[^"]+" not found/.test(describeApiError(error));
+    const hint = missingNamespace ? ' (create it, or set the createNamespace option)' : '';
+    throw new ApplyError(`apply ${describeObject(object)} failed: ${describeApiError(error)}${hint}`);
   }
 }
 

@@ -42,7 +42,8 @@ export async function deployService(target: ClusterTarget, spec: ServiceDeploySp
   let endpoint: ServiceEndpoint | undefined;
   try {
     endpoint = await readServiceEndpoint(target.kubeConfig, spec.namespace, spec.name);
-    log(`${spec.name}: ready; Service ClusterIP ${endpoint.clusterIP ?? 'none'}, in-cluster URL ${endpoint.inClusterUrl}`);
+    const clusterIp = endpoint.clusterIP ? `${endpoint.clusterIP} (${endpoint.clusterIpUrl})` : 'none';
+    log(`${spec.name}: ready (content hash ${contentHash.slice(0, 12)}); Service ClusterIP ${clusterIp}, in-cluster URL ${endpoint.inClusterUrl}`);
   } catch (error) {
     log(`${spec.name}: ready; reading Service/${spec.name} failed: ${describeApiError(error)}`);
   }

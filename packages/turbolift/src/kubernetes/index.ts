@@ -10,4 +10,5 @@ export { deployService, type DeployServiceResult } from './deploy';
 export { waitForRollout, type RolloutResult } from './rollout';
 export { undeployService, type UndeployResult } from './undeploy';
 export { inClusterUrl, type ServiceEndpoint } from './service-endpoint';
+export { deployedContentHash } from './deployed-state';
 export { describeApiError } from './api-errors';

@@ -1,6 +1,6 @@
 import type { V1Deployment, V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { diagnosePod, findNewReplicaSet, mostTelling, podsOfReplicaSet, rolloutProgress } from './rollout-state';
+import { describeWaiting, diagnosePod, findNewReplicaSet, mostTelling, podsOfReplicaSet, rolloutProgress } from './rollout-state';
 
 function deployment(overrides: { generation?: number; replicas?: number; status?: V1Deployment['status']; revision?: string } = {}): V1Deployment {
   return {
@@ -140,5 +140,15 @@ describe('diagnosePod', () => {
         { pod: 'c', severity: 'pull', reason: 'z' },
       ])?.pod,
     ).toBe('b');
+  });
+});
+
+describe('describeWaiting', () => {
+  it('says what a stuck rollout without pod problems waits for', () => {
+    expect(describeWaiting(undefined, undefined)).toBe('the Deployment was never seen');
+    expect(describeWaiting(deployment({ status: { observedGeneration: 1 } }), undefined)).toBe('the controller has not observed generation 2 yet');
+    expect(describeWaiting(deployment({ status: { observedGeneration: 2 } }), undefined)).toBe('the controller has not created the new ReplicaSet');
+    const status = { observedGeneration: 2, replicas: 3, updatedReplicas: 2, availableReplicas: 3 };
+    expect(describeWaiting(deployment({ status }), replicaSet('new', '2', 'b', 2))).toBe('1 old replica still running');
   });
 });

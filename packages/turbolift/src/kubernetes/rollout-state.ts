@@ -22,7 +22,8 @@ export function rolloutProgress(deployment: V1Deployment, newReplicaSet?: V1Repl
   const available = deployment.status?.availableReplicas ?? 0;
   const current = observed >= generation;
   const done = current && updated === desired && total === desired && available === desired;
-  const ready = done ? desired : current && newReplicaSet ? (newReplicaSet.status?.availableReplicas ?? 0) : Math.min(updated, available);
+  // Only pods of the new ReplicaSet count: before the controller has acted on the new spec, none are ready yet.
+  const ready = done ? desired : current && newReplicaSet ? (newReplicaSet.status?.availableReplicas ?? 0) : 0;
   return { done, ready, desired, failure: current ? deploymentFailure(deployment) : undefined };
 }
 
@@ -35,6 +36,17 @@ function deploymentFailure(deployment: V1Deployment): string | undefined {
       return `${condition.reason ?? 'ReplicaFailure'}: ${oneLine(condition.message ?? '')}`;
     }
   }
+  return undefined;
+}
+
+/** Why a rollout that has no pod problem is still not done, for the timeout message. */
+export function describeWaiting(deployment: V1Deployment | undefined, newReplicaSet: V1ReplicaSet | undefined): string | undefined {
+  if (!deployment) return 'the Deployment was never seen';
+  const generation = deployment.metadata?.generation ?? 0;
+  if ((deployment.status?.observedGeneration ?? 0) < generation) return `the controller has not observed generation ${generation} yet`;
+  if (!newReplicaSet) return 'the controller has not created the new ReplicaSet';
+  const old = (deployment.status?.replicas ?? 0) - (deployment.status?.updatedReplicas ?? 0);
+  if (old > 0) return `${old} old replica${old === 1 ? '' : 's'} still running`;
   return undefined;
 }
 

@@ -4,7 +4,7 @@ import type { CoreV1Event, V1Deployment, V1Pod, V1ReplicaSet } from '@kubernetes
 import { describeApiError, withTimeout } from './api-errors';
 import { selectorLabels } from './labels';
 import { observe, type Observation } from './observe';
-import { diagnosePod, findNewReplicaSet, mostTelling, oneLine, podsOfReplicaSet, rolloutProgress, type PodProblem } from './rollout-state';
+import { describeWaiting, diagnosePod, findNewReplicaSet, mostTelling, oneLine, podsOfReplicaSet, rolloutProgress, type PodProblem } from './rollout-state';
 
 export interface WaitForRolloutOptions {
   namespace: string;
@@ -39,21 +39,22 @@ export function waitForRollout(kubeConfig: KubeConfig, options: WaitForRolloutOp
     let graceTimer: NodeJS.Timeout | undefined;
     const observations: Observation[] = [];
 
-    const finish = (result: RolloutResult) => {
-      if (finished) return;
+    const stopWatching = () => {
       finished = true;
       clearTimeout(deadline);
       if (graceTimer) clearTimeout(graceTimer);
       observations.forEach((observation) => observation.stop());
+    };
+
+    const finish = (result: RolloutResult) => {
+      if (finished) return;
+      stopWatching();
       resolve(result);
     };
 
     const fail = async (headline: string, problem?: PodProblem) => {
       if (finished) return;
-      finished = true; // stop evaluating while events are fetched
-      clearTimeout(deadline);
-      if (graceTimer) clearTimeout(graceTimer);
-      observations.forEach((observation) => observation.stop());
+      stopWatching(); // nothing is evaluated any more while the events are fetched
       const detail = problem ? await explainPod(kubeConfig, namespace, problem) : undefined;
       resolve({ success: false, reason: detail ? `${headline}: ${detail}` : headline });
     };
@@ -97,8 +98,9 @@ export function waitForRollout(kubeConfig: KubeConfig, options: WaitForRolloutOp
       const newReplicaSet = deployment ? findNewReplicaSet(deployment, replicaSets) : undefined;
       const problems = newReplicaSet ? podsOfReplicaSet(newReplicaSet, pods).map(diagnosePod).filter(isProblem) : [];
       const progress = lastProgress ? ` (${lastProgress.slice(name.length + 2)})` : '';
-      const pending = !newReplicaSet && deployment ? ': the controller has not created the new ReplicaSet' : '';
-      void fail(`${name}: rollout not done after ${Math.round(options.timeoutMs / 1000)}s${progress}${pending}`, mostTelling(problems));
+      const problem = mostTelling(problems);
+      const waiting = problem ? undefined : describeWaiting(deployment, newReplicaSet);
+      void fail(`${name}: rollout not done after ${Math.round(options.timeoutMs / 1000)}s${progress}${waiting ? `: ${waiting}` : ''}`, problem);
     }, options.timeoutMs);
 
     const watchFailed = (message: string) => void fail(`${name}: ${message}`);

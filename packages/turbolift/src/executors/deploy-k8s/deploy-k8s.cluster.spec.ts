@@ -175,6 +175,18 @@ describe.skipIf(!kubeconfig)('deploy-k8s against a real cluster', () => {
       // What runs is readable from the cluster.
       const annotation = kubectl('get', 'deployment', PROJECT, '-n', namespace, '-o', 'jsonpath={.metadata.annotations.turbolift\\.dev/content-hash}');
       expect(annotation.stdout).toBe(result.contentHash);
+
+      // A changed pod template rolls out a new ReplicaSet, one pod at a time, and waits for it.
+      output = [];
+      const changed = await deploy({ namespace, replicas: 2, env: { GREETING: 'v2' } });
+      expect(changed.success, output.join('\n')).toBe(true);
+      expect(changed.applied?.find((outcome) => outcome.kind === 'Deployment')?.action).toBe('configured');
+      expect(changed.contentHash).not.toBe(result.contentHash);
+      expect(kubectl('rollout', 'status', `deployment/${PROJECT}`, '-n', namespace, '--timeout=10s').status).toBe(0);
+      const replicaSets = JSON.parse(kubectl('get', 'replicasets', '-n', namespace, '-o', 'json').stdout).items as Array<{ status: { replicas: number } }>;
+      expect(replicaSets.map((set) => set.status.replicas).sort()).toEqual([0, 2]);
+      const greetings = kubectl('get', 'pods', '-n', namespace, '-o', 'jsonpath={range .items[*]}{.spec.containers[0].env[?(@.name=="GREETING")].value}{" "}{end}');
+      expect(greetings.stdout.trim()).toBe('v2 v2');
     },
     240_000,
   );

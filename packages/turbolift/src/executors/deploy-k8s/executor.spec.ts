@@ -1,5 +1,5 @@
 // The executor's behaviour that needs no cluster: a dry run renders and applies nothing; a missing record is one line.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutorContext } from '@nx/devkit';
@@ -41,9 +41,10 @@ describe('deploy-k8s executor without a cluster', () => {
       join(workspace, 'dist/apps/compress-all-service/image.json'),
       JSON.stringify({ service: PROJECT, image: '127.0.0.1:5000/compress-all-service', tag: 'v1', digest: null }),
     );
-    const result = await deployK8sExecutor({ dryRun: true, namespace: 'demo', kubeconfig: join(workspace, 'absent') }, context());
+    const result = await deployK8sExecutor({ dryRun: true, namespace: 'demo', kubeconfig: join(workspace, 'absent'), outputFile: 'tmp/manifests.yaml' }, context());
     expect(result.success).toBe(true);
     expect(printed.join('')).toBe(result.yaml);
+    expect(readFileSync(join(workspace, 'tmp/manifests.yaml'), 'utf8')).toBe(result.yaml);
     const objects = loadAllYaml(result.yaml!);
     expect(objects.map((object) => `${object.kind}/${object.metadata.namespace}/${object.metadata.name}`)).toEqual([
       'Service/demo/compress-all-service',

@@ -1,3 +1,5 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { logger, type ExecutorContext } from '@nx/devkit';
 import {
   ApplyError,
@@ -44,6 +46,10 @@ export default async function deployK8sExecutor(options: DeployK8sExecutorOption
       const { objects, contentHash } = renderManifests(toDeploySpec(normalized, namespace, image));
       const yaml = renderYaml(objects);
       process.stdout.write(yaml);
+      if (normalized.outputFile) {
+        mkdirSync(dirname(normalized.outputFile), { recursive: true });
+        writeFileSync(normalized.outputFile, yaml);
+      }
       return { success: true, name: normalized.name, namespace, contentHash, yaml };
     }
 

@@ -27,6 +27,8 @@ export interface NormalizedDeployOptions {
   createNamespace: boolean;
   timeoutMs: number;
   dryRun: boolean;
+  /** Where a dry run also writes its YAML. */
+  outputFile?: string;
 }
 
 export const DEFAULT_RESOURCES: ResourceSettings = {
@@ -102,6 +104,7 @@ export function normalizeDeployOptions(options: DeployK8sExecutorOptions, projec
     createNamespace: options.createNamespace ?? false,
     timeoutMs: timeoutSeconds * 1000,
     dryRun: options.dryRun ?? false,
+    outputFile: options.outputFile ? inWorkspace(options.outputFile) : undefined,
   };
 }
 

@@ -14,5 +14,6 @@ export interface DeployK8sExecutorOptions {
   drainMs?: number;
   timeoutSeconds?: number;
   dryRun?: boolean;
+  outputFile?: string;
   imageRecord?: string;
 }
