@@ -27,6 +27,10 @@ export async function deployService(target: ClusterTarget, spec: ServiceDeploySp
   const { objects, contentHash } = renderManifests(spec);
   log(`${spec.name}: deploying ${imageReference(spec.image)} to namespace ${spec.namespace} (context ${target.context}, ${target.server})`);
 
+  if (spec.image.pushed === false || !spec.image.digest) {
+    log(`${spec.name}: warning: the image record has no registry digest (not pushed?); the cluster must be able to pull ${imageReference(spec.image)}`);
+  }
+
   const client = objectApi(target.kubeConfig);
   const outcomes = [...(await applyManifests(client, objects, { autoscaledMinReplicas: spec.autoscaling.enabled ? spec.autoscaling.min : undefined })), ...(await pruneManifests(client, spec.namespace, spec.name, objects))];
   for (const outcome of outcomes) log(`  ${outcome.kind}/${outcome.name} ${outcome.action}`);
