@@ -160,14 +160,281 @@ describe.each<Layout>(['paths', 'ts-solution'])('turbolift:lift in the %s layout
     await liftGenerator(tree, { fn: 'sumSquares', skipFormat: true });
     const ext = layout === 'ts-solution' ? '.js' : '';
     const lib = read(tree, 'libs/lifted/sum-squares/src/lib/functions.ts');
-    console.log(lib, read(tree, `${src}/functions.ts`));
     expect(lib).toContain(`import { scale } from '${scope}/shared-math';`);
     expect(lib).toContain(`import { SCALE } from './shapes${ext}';`);
     expect(lib).toContain('function square(x: number)');
     expect(lib).toContain('const OFFSET = 1;');
+    expect(lib).not.toContain('leftPad');
     expect(lib).not.toContain('@lift');
     expect(read(tree, 'libs/lifted/sum-squares/src/lib/shapes.ts')).toContain('export const SCALE = 3;');
     expect(read(tree, 'libs/lifted/sum-squares/src/index.ts')).toBe(`export { sumSquares } from './lib/functions${ext}';\n`);
+
+    const original = read(tree, `${src}/functions.ts`);
+    expect(original).toContain(`import { liftedStub } from '@turbolift/runtime';`);
+    expect(original).toContain(`import { sumSquares as sumSquaresImpl } from '${scope}/lifted-sum-squares';`);
+    expect(original).toContain(`const sumSquaresCall = liftedStub('sumSquares', sumSquaresImpl, { service: 'sum-squares-service' });`);
+    expect(original).toContain('/** Sum of scaled squares. */\nexport function sumSquares(xs: number[]): Promise<number> {\n  return sumSquaresCall(xs);\n}');
+    // still used by squareTwice, so it stays; the imports only sumSquares used go
+    expect(original).toContain('function square(x: number)');
+    expect(original).not.toContain('shared-math');
+    expect(original).not.toContain('SCALE');
     expect(typeErrors(tree)).toEqual([]);
+  });
+
+  it('lifts an exported const arrow function and keeps its npm import as an import', async () => {
+    await liftGenerator(tree, { fn: 'pad', skipFormat: true });
+    expect(read(tree, 'libs/lifted/pad/src/lib/functions.ts')).toContain(`import leftPad from 'left-pad';\n\nexport const pad = (s: string, n: number): string => leftPad(s, n);`);
+    const original = read(tree, `${src}/functions.ts`);
+    expect(original).toContain('export function pad(s: string, n: number): Promise<string> {\n  return padCall(s, n);\n}');
+    expect(original).not.toContain('left-pad');
+    if (layout === 'ts-solution') {
+      expect(readJson(tree, 'libs/lifted/pad/package.json').dependencies).toMatchObject({ 'left-pad': '^1.3.0' });
+    }
+    expect(typeErrors(tree)).toEqual([]);
+  });
+
+  it('lifts an async function without wrapping its Promise twice', async () => {
+    await liftGenerator(tree, { fn: 'histogram', skipFormat: true });
+    expect(read(tree, `${src}/functions.ts`)).toContain('export function histogram(values: number[]): Promise<Map<number, number>> {\n  return histogramCall(values);\n}');
+    expect(typeErrors(tree)).toEqual([]);
+  });
+
+  it('lifts a generic function, keeping its type parameters on the stub', async () => {
+    await liftGenerator(tree, { fn: 'firstOf', skipFormat: true });
+    expect(read(tree, `${src}/functions.ts`)).toContain('export function firstOf<T>(items: T[]): Promise<T | undefined> {\n  return firstOfCall(items) as Promise<T | undefined>;\n}');
+    expect(read(tree, `${src}/main.ts`)).toContain(`const first = await firstOf(['a']);`);
+    expect(typeErrors(tree)).toEqual([]);
+  });
+
+  it('lifts a default export: the stub stays the default export and calls get awaited', async () => {
+    await liftGenerator(tree, { fn: 'spread', skipFormat: true });
+    const ext = layout === 'ts-solution' ? '.js' : '';
+    expect(read(tree, `${src}/stats.ts`)).toContain('export default function spread(xs: number[]): Promise<{ min: number; max: number; at: Date }> {');
+    expect(read(tree, 'libs/lifted/spread/src/index.ts')).toBe(`export { default as spread } from './lib/stats${ext}';\n`);
+    expect(read(tree, `${src}/main.ts`)).toContain('const s = (await spread([1, 2])).min;');
+    expect(typeErrors(tree)).toEqual([]);
+  });
+
+  it('copies a type used by the result into the library and keeps it for the stub', async () => {
+    await liftGenerator(tree, { fn: 'summarize', skipFormat: true });
+    expect(read(tree, 'libs/lifted/summarize/src/lib/shapes.ts')).toContain('export interface Summary');
+    expect(read(tree, 'libs/lifted/summarize/src/lib/functions.ts')).toMatch(/import \{ type Summary \} from '\.\/shapes(\.js)?';/);
+    expect(read(tree, `${src}/functions.ts`)).toContain('export function summarize(xs: number[]): Promise<Summary> {');
+    expect(typeErrors(tree)).toEqual([]);
+  });
+
+  it('awaits calls in async code and lists calls in sync code', async () => {
+    await liftGenerator(tree, { fn: 'sumSquares', skipFormat: true });
+    const main = read(tree, `${src}/main.ts`);
+    expect(main).toContain('const total = await sumSquares([1, 2, 3]);');
+    expect(main).toContain('return sumSquares([4]);');
+    expect(warnings.join('\n')).toContain(`${src}/main.ts:12`);
+  });
+
+  it('creates the service project and the tagged library', async () => {
+    await liftGenerator(tree, { fn: 'sumSquares', skipFormat: true });
+    const service = 'apps/lifted/sum-squares-service';
+    expect(read(tree, `${service}/src/main.ts`)).toBe(
+      `import { serve } from '@turbolift/runtime';\nimport { sumSquares } from '${scope}/lifted-sum-squares';\n\nvoid serve(sumSquares, { name: 'sumSquares' });\n`,
+    );
+    expect(readJson(tree, `${service}/turbolift.json`)).toEqual({ function: 'sumSquares', library: `${scope}/lifted-sum-squares`, main: 'src/main.ts', port: 4310 });
+    const projects = workspaceProjects(tree);
+    const serviceProject = projects.find((p) => p.root === service);
+    const libraryProject = projects.find((p) => p.root === 'libs/lifted/sum-squares');
+    expect(serviceProject?.config.tags).toContain('turbolift:service');
+    expect(libraryProject?.config.tags).toContain('turbolift:lifted');
+    expect(readJson(tree, 'package.json').dependencies['@turbolift/runtime']).toBe('0.1.0');
+    if (layout === 'ts-solution') {
+      expect(readJson(tree, 'package.json').workspaces).toEqual(expect.arrayContaining(['libs/lifted/*', 'apps/lifted/*']));
+      expect(readJson(tree, 'tsconfig.json').references).toEqual(expect.arrayContaining([{ path: './apps/lifted/sum-squares-service' }, { path: './libs/lifted/sum-squares' }]));
+      expect(readJson(tree, `${service}/package.json`).dependencies).toEqual({ '@turbolift/runtime': '0.1.0', '@acme/lifted-sum-squares': '*' });
+      expect(readJson(tree, 'packages/calc/package.json').dependencies).toMatchObject({ '@acme/lifted-sum-squares': '*', '@turbolift/runtime': '0.1.0' });
+      expect(readJson(tree, 'libs/lifted/sum-squares/package.json').dependencies).toMatchObject({ '@acme/shared-math': '*' });
+      expect(readJson(tree, 'libs/lifted/sum-squares/package.json').exports['.']['@acme/source']).toBe('./src/index.ts');
+    } else {
+      expect(readJson(tree, 'tsconfig.base.json').compilerOptions.paths['@proj/lifted-sum-squares']).toEqual(['./libs/lifted/sum-squares/src/index.ts']);
+    }
+    expect(typeErrors(tree)).toEqual([]);
+  });
+
+  it('lifts every marked function of a project with --all, on distinct ports', async () => {
+    await liftGenerator(tree, { all: true, project: calc, skipFormat: true });
+    const ports = workspaceProjects(tree)
+      .filter((p) => tree.exists(`${p.root}/turbolift.json`))
+      .map((p) => readJson(tree, `${p.root}/turbolift.json`).port)
+      .sort();
+    expect(ports).toEqual([4310, 4311, 4312, 4313, 4314, 4315]);
+    expect(read(tree, `${src}/functions.ts`)).not.toContain('@lift');
+    expect(typeErrors(tree)).toEqual([]);
+  });
+});
+
+/** A snapshot of every change the tree holds, to show that a refusal added none. */
+function snapshot(tree: Tree): string[] {
+  return tree.listChanges().map((c) => `${c.type} ${c.path} ${c.content?.toString('utf-8') ?? ''}`);
+}
+
+describe('turbolift:lift refusals', () => {
+  const refused = [
+    'import { createHash } from "node:crypto";',
+    'let calls = 0;',
+    'const cache: Record<string, number> = {};',
+    'export class Calculator {',
+    '  /** @lift */',
+    '  add(a: number, b: number): number {', // line 6
+    '    return a + b;',
+    '  }',
+    '}',
+    '/** @lift */',
+    'export function countCalls(x: number): number {', // line 11
+    '  calls += 1;',
+    '  return x + calls;',
+    '}',
+    '/** @lift */',
+    'export function applyTwice(f: (x: number) => number, x: number): number {', // line 16
+    '  return f(f(x));',
+    '}',
+    '/** @lift */',
+    'export function* numbers(): Generator<number> {', // line 20
+    '  yield 1;',
+    '}',
+    'export function outer(): number {',
+    '  /** @lift */',
+    '  function inner(): number {', // line 25
+    '    return 1;',
+    '  }',
+    '  return inner();',
+    '}',
+    '/** @lift */',
+    'export function usesThis(this: { n: number }): number {', // line 31
+    '  return this.n;', // line 32: the use is what is named
+    '}',
+    'class Counter {',
+    '  n = 0;',
+    '  increment(): number {',
+    '    return ++this.n;',
+    '  }',
+    '}',
+    '/** @lift */',
+    'export function makeCounter(): Counter {', // line 41
+    '  return new Counter();',
+    '}',
+    '/** @lift */',
+    'export function tag(s: symbol): string {', // line 45
+    '  return String(s);',
+    '}',
+    '/** @lift */',
+    'export function remember(key: string): number {', // line 49
+    '  cache[key] = (cache[key] ?? 0) + 1;',
+    '  return cache[key];',
+    '}',
+    '/** @lift */',
+    'export function hash(s: string): string {',
+    '  return createHash("sha256").update(s).digest("hex");',
+    '}',
+  ].join('\n');
+
+  it.each([
+    { fn: 'add', line: 6, reason: /method of class Calculator/ },
+    { fn: 'countCalls', line: 11, reason: /mutable module state: `calls` \(let/ },
+    { fn: 'applyTwice', line: 16, reason: /parameter `f` is a function .*cannot cross the wire/ },
+    { fn: 'numbers', line: 20, reason: /generator function/ },
+    { fn: 'inner', line: 25, reason: /nested function/ },
+    { fn: 'usesThis', line: 32, reason: /uses `this`/ },
+    { fn: 'makeCounter', line: 41, reason: /instance of class Counter, which has methods \(increment\)/ },
+    { fn: 'tag', line: 45, reason: /parameter `s` is a symbol/ },
+    { fn: 'remember', line: 49, reason: /mutates `cache`/ },
+  ])('refuses $fn with file:line and the reason, touching nothing', async ({ fn, line, reason }) => {
+    const { tree, calcSrc } = workspace('paths');
+    tree.write(`${calcSrc}/refused.ts`, refused);
+    const before = snapshot(tree);
+    const error = await liftGenerator(tree, { fn, skipFormat: true }).then(() => undefined, (e: Error) => e);
+    expect(error?.name).toBe('LiftError');
+    expect(error?.message).toMatch(new RegExp(`^${calcSrc}/refused\\.ts:${line}:\\d+ `));
+    expect(error?.message).toMatch(reason);
+    expect(snapshot(tree)).toEqual(before);
+  });
+
+  it('accepts the one supported function of that file, to show the refusals are about the forms', async () => {
+    const { tree, calcSrc } = workspace('paths');
+    tree.write(`${calcSrc}/refused.ts`, refused);
+    await liftGenerator(tree, { fn: 'hash', skipFormat: true });
+    expect(read(tree, 'libs/lifted/hash/src/lib/refused.ts')).toBe(
+      'import { createHash } from "node:crypto";\n\n/** @lift */\nexport function hash(s: string): string {\n  return createHash("sha256").update(s).digest("hex");\n}\n'.replace('/** @lift */\n', ''),
+    );
+  });
+});
+
+describe('turbolift:lift workspace handling', () => {
+  let tree: Tree;
+  let src: string;
+  beforeEach(() => {
+    ({ tree, calcSrc: src } = workspace('paths'));
+    writeCalc(tree, 'paths', src);
+  });
+
+  it('refuses to lift the same function twice, touching nothing', async () => {
+    await liftGenerator(tree, { fn: 'sumSquares', skipFormat: true });
+    const before = snapshot(tree);
+    await expect(liftGenerator(tree, { fn: 'sumSquares', skipFormat: true })).rejects.toThrow(/sumSquares is already lifted: apps\/lifted\/sum-squares-service\/turbolift\.json/);
+    expect(snapshot(tree)).toEqual(before);
+  });
+
+  it('registers the plugin in nx.json once', async () => {
+    await liftGenerator(tree, { fn: 'sumSquares', skipFormat: true });
+    await liftGenerator(tree, { fn: 'pad', skipFormat: true });
+    expect(readNxJson(tree)?.plugins?.filter((p) => p === 'turbolift')).toHaveLength(1);
+  });
+
+  it('keeps an object-form plugin registration as it is', async () => {
+    updateJson(tree, 'nx.json', (j) => ({ ...j, plugins: [{ plugin: 'turbolift', options: {} }] }));
+    await liftGenerator(tree, { fn: 'sumSquares', skipFormat: true });
+    expect(readNxJson(tree)?.plugins).toEqual([{ plugin: 'turbolift', options: {} }]);
+  });
+
+  it('gives each service the first port no other service uses', async () => {
+    writeJson(tree, 'apps/other/turbolift.json', { function: 'other', library: '@x/other', main: 'src/main.ts', port: 4310 });
+    writeJson(tree, 'apps/third/turbolift.json', { function: 'third', library: '@x/third', main: 'src/main.ts', port: 4312 });
+    await liftGenerator(tree, { fn: 'sumSquares', skipFormat: true });
+    await liftGenerator(tree, { fn: 'pad', skipFormat: true });
+    expect(readJson(tree, 'apps/lifted/sum-squares-service/turbolift.json').port).toBe(4311);
+    expect(readJson(tree, 'apps/lifted/pad-service/turbolift.json').port).toBe(4313);
+  });
+
+  it('names every candidate with file:line when a name is ambiguous, and --project picks one', async () => {
+    addProjectConfiguration(tree, 'other', { root: 'apps/other', sourceRoot: 'apps/other/src', targets: {} });
+    tree.write('apps/other/src/sum.ts', '/** @lift */\nexport function sumSquares(xs: number[]): number {\n  return xs.length;\n}\n');
+    await expect(liftGenerator(tree, { fn: 'sumSquares', skipFormat: true })).rejects.toThrow(
+      /sumSquares is marked \/\*\* @lift \*\/ in 2 places[\s\S]*apps\/calc\/src\/functions\.ts:13 \(project calc\)[\s\S]*apps\/other\/src\/sum\.ts:2 \(project other\)/,
+    );
+    await liftGenerator(tree, { fn: 'sumSquares', project: 'other', skipFormat: true });
+    expect(read(tree, 'libs/lifted/sum-squares/src/lib/sum.ts')).toContain('return xs.length;');
+  });
+
+  it('says which name it could not find', async () => {
+    await expect(liftGenerator(tree, { fn: 'nope', skipFormat: true })).rejects.toThrow(/no function named nope is marked/);
+  });
+
+  it('warns about side effects that move into the service', async () => {
+    tree.write(
+      `${src}/effects.ts`,
+      [
+        `import { writeFileSync } from 'node:fs';`,
+        `/** @lift */`,
+        `export async function save(text: string): Promise<number> {`,
+        `  writeFileSync('/tmp/out.txt', text);`,
+        `  process.env.LAST = text;`,
+        `  const res = await fetch('http://127.0.0.1:1/x');`,
+        `  console.log('saved');`,
+        `  return res.status;`,
+        `}`,
+      ].join('\n'),
+    );
+    await liftGenerator(tree, { fn: 'save', skipFormat: true });
+    const text = warnings.join('\n');
+    expect(text).toMatch(/effects\.ts:4 save performs a file system write writeFileSync\(\)/);
+    expect(text).toMatch(/effects\.ts:5 save performs a write to process\.env/);
+    expect(text).toMatch(/effects\.ts:6 save performs a network call fetch\(\)/);
+    expect(text).not.toMatch(/console/);
   });
 });
