@@ -32,13 +32,21 @@ export async function deployService(target: ClusterTarget, spec: ServiceDeploySp
   }
 
   const client = objectApi(target.kubeConfig);
-  const outcomes = [...(await applyManifests(client, objects, { autoscaledMinReplicas: spec.autoscaling.enabled ? spec.autoscaling.min : undefined })), ...(await pruneManifests(client, spec.namespace, spec.name, objects))];
+  const autoscaledMinReplicas = spec.autoscaling.enabled ? spec.autoscaling.min : undefined;
+  const applied = await applyManifests(client, objects, { autoscaledMinReplicas });
+  const outcomes = [...applied, ...(await pruneManifests(client, spec.namespace, spec.name, objects))];
   for (const outcome of outcomes) log(`  ${outcome.kind}/${outcome.name} ${outcome.action}`);
   if (outcomes.every((outcome) => outcome.action === 'unchanged')) {
     log(`${spec.name}: unchanged (content hash ${contentHash.slice(0, 12)} already applied), checking it is rolled out`);
   }
 
-  const rollout = await waitForRollout(target.kubeConfig, { namespace: spec.namespace, name: spec.name, timeoutMs: options.timeoutMs, pullGraceMs: options.pullGraceMs, log });
+  const rollout = await waitForRollout(target.kubeConfig, {
+    namespace: spec.namespace,
+    name: spec.name,
+    timeoutMs: options.timeoutMs,
+    pullGraceMs: options.pullGraceMs,
+    log,
+  });
   if (!rollout.success) {
     return { success: false, reason: rollout.reason, contentHash, outcomes };
   }

@@ -293,6 +293,20 @@ describe.skipIf(!kubeconfig)('deploy-k8s against a real cluster', () => {
   );
 
   it(
+    'says how to get a namespace that does not exist',
+    async () => {
+      writeImageRecord(imageRecord);
+      const namespace = newNamespace('absent');
+      const result = await deploy({ namespace, createNamespace: false });
+      expect(result.success).toBe(false);
+      expect(result.reason).toBe(
+        `apply Service/${PROJECT} in ${namespace} failed: HTTP 404: namespaces "${namespace}" not found (create it, or set the createNamespace option)`,
+      );
+    },
+    60_000,
+  );
+
+  it(
     'undeploys only its own objects: a foreign Deployment and a look-alike ConfigMap survive',
     async () => {
       writeImageRecord(imageRecord);
