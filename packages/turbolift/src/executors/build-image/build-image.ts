@@ -1,13 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { contentTag, packBuildContext, readBundleFiles, type ContextFile } from '../../docker/build-context';
-import { resolveRegistryAuth, type RegistryAuth, type ResolvedAuth } from '../../docker/docker-config';
+import { resolveRegistryAuth, type ResolvedAuth } from '../../docker/docker-config';
 import { renderDockerfile } from '../../docker/dockerfile';
 import { CONTENT_HASH_LABEL, DockerEngine, SERVICE_LABEL, imagesToPrune } from '../../docker/engine';
 import { ImageError } from '../../docker/errors';
-import { splitRepository } from '../../docker/image-reference';
 import { readImageRecordIfAny, writeImageRecord, type ImageRecord } from '../../docker/image-record';
-import { assertRegistryReachable, registryManifestState } from '../../docker/registry';
+import { assertRegistryReachable } from '../../docker/registry';
+import { staleReason } from '../../docker/record-check';
 import type { NormalizedBuildImageOptions } from './normalize-options';
 
 export type Log = (line: string) => void;
@@ -50,26 +50,6 @@ async function prepareBuild(options: NormalizedBuildImageOptions): Promise<Prepa
 
 function sameTags(record: ImageRecord, tags: string[]): boolean {
   return JSON.stringify(record.tags ?? [record.tag]) === JSON.stringify(tags);
-}
-
-/**
- * Why a previous record cannot be trusted, or undefined when the image it names is really there
- * (in the engine, and in the registry when it was pushed). A restored record is a claim, not a fact.
- */
-async function staleReason(record: ImageRecord, engine: DockerEngine, registryAuth: RegistryAuth | undefined): Promise<string | undefined> {
-  const reference = `${record.image}:${record.tag}`;
-  const local = await engine.inspectImage(reference);
-  if (!local) return `image ${reference} is gone from the engine, rebuilding`;
-  if (record.imageId && local.id !== record.imageId) return `image ${reference} in the engine is not the recorded ${record.imageId}, rebuilding`;
-  if (record.pushed) {
-    const { registry, path } = splitRepository(record.image);
-    if (!registry) return undefined;
-    const remote = await registryManifestState(registry, path, record.tag, registryAuth);
-    if (remote.state === 'absent') return `image ${reference} is gone from the registry ${registry}, rebuilding`;
-    if (remote.state === 'unverifiable') return `cannot check ${reference} in the registry ${registry}, rebuilding and pushing`;
-    if (record.digest && remote.digest && remote.digest !== record.digest) return `image ${reference} in the registry has digest ${remote.digest}, not the recorded ${record.digest}, rebuilding`;
-  }
-  return undefined;
 }
 
 async function pruneOldImages(engine: DockerEngine, options: NormalizedBuildImageOptions, builtId: string, log: Log): Promise<void> {

@@ -16,6 +16,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ensureTestInfra, type TestInfra } from '../../../../../tools/test-infra/infra.cjs';
 import type { ImageRecord } from '../../docker/image-record';
+import { recordConsistency } from '../../docker/record-check';
 import buildImageExecutor from './executor';
 import type { BuildImageExecutorOptions } from './schema';
 
@@ -188,6 +189,17 @@ describe('build-image with a real engine and registry', () => {
     expect(result.success).toBe(true);
     expect(result.out).toContain(`image ${before.image}:${before.tag} is gone from the engine, rebuilding`);
     expect(docker('image', 'inspect', '--format', '{{.Id}}', `${before.image}:${before.tag}`)).toBe(record(service).imageId);
+  }, BUILD_TIMEOUT);
+
+  it('reports a record whose image is gone as inconsistent, so the Nx hash of build-image changes', async () => {
+    const service = makeService();
+    const recordFile = join(workspace, 'dist', service.root, 'image.json');
+    expect(await recordConsistency(recordFile)).toBe('consistent');
+    expect((await run(service, {})).success).toBe(true);
+    expect(await recordConsistency(recordFile)).toBe('consistent');
+    const built = record(service);
+    docker('rmi', '-f', `${built.image}:${built.tag}`);
+    expect(await recordConsistency(recordFile)).toBe(`image ${built.image}:${built.tag} is gone from the engine, rebuilding`);
   }, BUILD_TIMEOUT);
 
   it('does not trust a record whose image is gone from the registry: it pushes again', async () => {
