@@ -17,6 +17,8 @@ export interface ObserveOptions extends ObservedKind {
   onChange: (objects: ReadonlyMap<string, unknown>) => void;
   /** Called once when listing/watching keeps failing; observation has stopped then. */
   onError: (message: string) => void;
+  /** Server-side bound on one watch request (default 60 s); the loop then reconnects. */
+  watchTimeoutSeconds?: number;
 }
 
 export interface Observation {
@@ -24,8 +26,7 @@ export interface Observation {
 }
 
 const MAX_CONSECUTIVE_FAILURES = 5;
-/** Server-side bound on one watch request; the loop reconnects from the last resourceVersion. */
-const WATCH_TIMEOUT_SECONDS = 60;
+const DEFAULT_WATCH_TIMEOUT_SECONDS = 60;
 const LIST_TIMEOUT_MS = 30_000;
 
 interface WatchedObject {
@@ -103,7 +104,7 @@ export function observe(kubeConfig: KubeConfig, options: ObserveOptions): Observ
         fieldSelector: options.fieldSelector,
         resourceVersion,
         allowWatchBookmarks: true,
-        timeoutSeconds: WATCH_TIMEOUT_SECONDS,
+        timeoutSeconds: options.watchTimeoutSeconds ?? DEFAULT_WATCH_TIMEOUT_SECONDS,
       };
       const abort = await watch.watch(options.path, query, onEvent, onDone);
       if (stopped) abort.abort();
