@@ -293,6 +293,33 @@ describe.skipIf(!kubeconfig)('deploy-k8s against a real cluster', () => {
   );
 
   it(
+    'runs under the restricted Pod Security Standard',
+    async () => {
+      writeImageRecord(imageRecord);
+      const namespace = newNamespace('restricted');
+      expect(kubectl('create', 'namespace', namespace).status).toBe(0);
+      expect(kubectl('label', 'namespace', namespace, 'pod-security.kubernetes.io/enforce=restricted').status).toBe(0);
+      const result = await deploy({ namespace, createNamespace: false });
+      expect(result.success, output.join('\n')).toBe(true);
+    },
+    120_000,
+  );
+
+  it(
+    'fails at once, with the controller\'s reason, when the namespace refuses new pods',
+    async () => {
+      writeImageRecord(imageRecord);
+      const namespace = newNamespace('quota');
+      expect(kubectl('create', 'namespace', namespace).status).toBe(0);
+      expect(kubectl('create', 'quota', 'no-pods', '-n', namespace, '--hard=pods=0').status).toBe(0);
+      const result = await deploy({ namespace, createNamespace: false, timeoutSeconds: 120 });
+      expect(result.success).toBe(false);
+      expect(result.reason).toMatch(new RegExp(`^${PROJECT}: rollout failed: FailedCreate: pods "${PROJECT}-[a-z0-9]+-[a-z0-9]+" is forbidden: exceeded quota: no-pods`));
+    },
+    150_000,
+  );
+
+  it(
     'says how to get a namespace that does not exist',
     async () => {
       writeImageRecord(imageRecord);
