@@ -243,6 +243,7 @@ describe.each<Layout>(['paths', 'ts-solution'])('turbolift:lift in the %s layout
     const libraryProject = projects.find((p) => p.root === 'libs/lifted/sum-squares');
     expect(serviceProject?.config.tags).toContain('turbolift:service');
     expect(libraryProject?.config.tags).toContain('turbolift:lifted');
+    expect(libraryProject?.name).toBe(layout === 'ts-solution' ? '@acme/lifted-sum-squares' : 'lifted-sum-squares');
     expect(readJson(tree, 'package.json').dependencies['@turbolift/runtime']).toBe('0.1.0');
     if (layout === 'ts-solution') {
       expect(readJson(tree, 'package.json').workspaces).toEqual(expect.arrayContaining(['libs/lifted/*', 'apps/lifted/*']));
@@ -264,7 +265,10 @@ describe.each<Layout>(['paths', 'ts-solution'])('turbolift:lift in the %s layout
       .map((p) => readJson(tree, `${p.root}/turbolift.json`).port)
       .sort();
     expect(ports).toEqual([4310, 4311, 4312, 4313, 4314, 4315]);
-    expect(read(tree, `${src}/functions.ts`)).not.toContain('@lift');
+    const functions = read(tree, `${src}/functions.ts`);
+    expect(functions).not.toContain('@lift');
+    // one block of stub handles after the imports, in the order the functions were lifted
+    expect(functions).toMatch(/\nconst sumSquaresCall = [^\n]+\nconst padCall = [^\n]+\nconst histogramCall = /);
     expect(typeErrors(tree)).toEqual([]);
   });
 });

@@ -6,7 +6,7 @@ import { renderLibraryFiles } from './library-files';
 import { combineErrors, LiftError } from './lift-error';
 import { findMarkedFunctions, lineOf, type MarkedFunction } from './marked-functions';
 import { kebabCase, normalizeOptions, type LiftGeneratorSchema, type NormalizedLiftOptions } from './options';
-import { createLibrary, createService, packageOfSpecifier, wireDependencies } from './projects';
+import { createLibrary, createService, packageOfSpecifier, wireDependencies, workspaceScope } from './projects';
 import { pruneUnused } from './prune';
 import { stubEdits, stubNames } from './stub';
 import { applyEdits } from './text-edits';
@@ -105,7 +105,9 @@ function refuseExisting(tree: Tree, view: WorkspaceView, name: string, target: T
   for (const root of [target.libraryRoot, target.serviceRoot]) {
     if (tree.exists(root)) throw new LiftError(`${name} looks already lifted: ${root} exists (remove it or choose --directory/--serviceDirectory)`);
   }
-  for (const projectName of [target.libraryProject, target.serviceName]) {
+  const scope = workspaceScope(tree);
+  const names = [target.libraryProject, target.serviceName].flatMap((n) => (scope ? [n, `${scope}/${n}`] : [n]));
+  for (const projectName of names) {
     if (view.projects.some((p) => p.name === projectName)) throw new LiftError(`cannot lift ${name}: a project named ${projectName} already exists`);
   }
 }

@@ -25,9 +25,13 @@ function loadLibraryGenerator(): LibraryGenerator {
 
 /** Creates the lifted library through @nx/js (it adapts to the workspace layout) and empties its sample sources. */
 export async function createLibrary(tree: Tree, root: string, projectName: string): Promise<CreatedLibrary> {
+  const tsSolution = isTsSolutionLayout(tree);
+  const scope = workspaceScope(tree);
   const task = await loadLibraryGenerator()(tree, {
     directory: root,
-    name: projectName,
+    // in the TS-solution layout projects are packages named like `@acme/x` (as `nx g @nx/js:lib` makes them)
+    name: tsSolution && scope ? `${scope}/${projectName}` : projectName,
+    useProjectJson: !tsSolution,
     bundler: 'tsc',
     unitTestRunner: 'none',
     linter: 'none',
@@ -42,6 +46,12 @@ export async function createLibrary(tree: Tree, root: string, projectName: strin
   const pkgPath = joinPathFragments(root, 'package.json');
   const importPath = tree.exists(pkgPath) ? (readJson(tree, pkgPath).name as string) : projectName;
   return { root, importPath, importExtension, task };
+}
+
+/** `@acme` for a workspace whose root package is `@acme/source`; undefined when it has no scope. */
+export function workspaceScope(tree: Tree): string | undefined {
+  const name = tree.exists('package.json') ? readJson(tree, 'package.json').name : undefined;
+  return typeof name === 'string' && name.startsWith('@') ? name.split('/')[0] : undefined;
 }
 
 export interface ServiceSpec {

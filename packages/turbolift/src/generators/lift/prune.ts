@@ -33,12 +33,14 @@ function topOf(node: ts.Node): ts.Node {
   return current;
 }
 
+/** The statement with the blank lines and comments that lead to it (all of its own trivia, except at the top of the file). */
 function removalRange(sf: ts.SourceFile, node: ts.Node): TextEdit {
-  const start = node.getStart(sf, true);
+  const first = sf.statements[0] === node;
   let end = node.end;
-  while (end < sf.text.length && (sf.text[end] === ' ' || sf.text[end] === '\t')) end++;
-  if (sf.text[end] === '\n') end++;
-  return { start, end, text: '' };
+  if (first) {
+    while (end < sf.text.length && /\s/.test(sf.text[end])) end++;
+  }
+  return { start: first ? node.getStart(sf, true) : node.getFullStart(), end, text: '' };
 }
 
 /**

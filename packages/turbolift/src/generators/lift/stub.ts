@@ -77,15 +77,21 @@ function importsLiftedStub(sf: ts.SourceFile): boolean {
 export function stubEdits(plan: LiftPlan, names: StubNames): TextEdit[] {
   const sf = plan.sourceFile;
   const imports = sf.statements.filter(ts.isImportDeclaration);
-  const anchor = imports.length ? imports[imports.length - 1].end : 0;
+  // Stub handles from earlier lifts of this file sit right after the imports; the new one joins them.
+  const handles = sf.statements.filter((s) => ts.isVariableStatement(s) && s.declarationList.declarations.some((d) => d.initializer && ts.isCallExpression(d.initializer) && ts.isIdentifier(d.initializer.expression) && d.initializer.expression.text === 'liftedStub'));
+  const importAnchor = imports.length ? imports[imports.length - 1].end : 0;
   const lines: string[] = [];
   if (!importsLiftedStub(sf)) lines.push(`import { liftedStub } from '@turbolift/runtime';`);
   lines.push(`import { ${plan.name} as ${names.impl} } from '${names.libraryImportPath}';`);
   // Declared right after the imports: module code below may call the stub as soon as the module runs.
-  lines.push('', `const ${names.call} = liftedStub('${plan.name}', ${names.impl}, { service: '${names.service}' });`);
-  const inserted = anchor === 0 ? `${lines.join('\n')}\n\n` : `\n${lines.join('\n')}`;
-  return [
-    { start: anchor, end: anchor, text: inserted },
-    { start: plan.statement.getStart(sf, true), end: plan.statement.end, text: renderStubFunction(plan, names) },
-  ];
+  const handle = `const ${names.call} = liftedStub('${plan.name}', ${names.impl}, { service: '${names.service}' });`;
+  const edits: TextEdit[] = [{ start: plan.statement.getStart(sf, true), end: plan.statement.end, text: renderStubFunction(plan, names) }];
+  if (handles.length) {
+    const handleAnchor = handles[handles.length - 1].end;
+    edits.push({ start: importAnchor, end: importAnchor, text: `\n${lines.join('\n')}` }, { start: handleAnchor, end: handleAnchor, text: `\n${handle}` });
+  } else {
+    const text = `${lines.join('\n')}\n\n${handle}`;
+    edits.push({ start: importAnchor, end: importAnchor, text: importAnchor === 0 ? `${text}\n\n` : `\n${text}` });
+  }
+  return edits;
 }
