@@ -25,9 +25,27 @@ function alreadyHandled(call: ts.CallExpression): boolean {
   const parent = outer.parent;
   if (ts.isAwaitExpression(parent)) return true;
   if (ts.isPropertyAccessExpression(parent) && parent.expression === outer && ['then', 'catch', 'finally'].includes(parent.name.text)) return true;
-  const list = ts.isArrayLiteralExpression(parent) ? parent.parent : parent;
-  if (ts.isCallExpression(list) && ts.isPropertyAccessExpression(list.expression) && ts.isIdentifier(list.expression.expression) && list.expression.expression.text === 'Promise' && PROMISE_COMBINATORS.has(list.expression.name.text)) return true;
+  if (isPromiseCombinatorInput(outer)) return true;
+  // `Promise.all(items.map((x) => fn(x)))`: the arrow hands the promise to map, map to Promise.all
+  if (ts.isArrowFunction(parent) && parent.body === outer && ts.isCallExpression(parent.parent) && parent.parent.arguments.includes(parent)) {
+    const mapCall = parent.parent;
+    if (ts.isPropertyAccessExpression(mapCall.expression) && mapCall.expression.name.text === 'map') return isPromiseCombinatorInput(skipParens(mapCall));
+  }
   return false;
+}
+
+/** `Promise.all(x)`, `Promise.all([x, …])` or `Promise.all([...x])` (and allSettled, race, any). */
+function isPromiseCombinatorInput(node: ts.Node): boolean {
+  let holder = node.parent;
+  if (ts.isSpreadElement(holder)) holder = holder.parent;
+  if (ts.isArrayLiteralExpression(holder)) holder = holder.parent;
+  return (
+    ts.isCallExpression(holder) &&
+    ts.isPropertyAccessExpression(holder.expression) &&
+    ts.isIdentifier(holder.expression.expression) &&
+    holder.expression.expression.text === 'Promise' &&
+    PROMISE_COMBINATORS.has(holder.expression.name.text)
+  );
 }
 
 function enclosingFunction(node: ts.Node): ts.SignatureDeclaration | undefined {

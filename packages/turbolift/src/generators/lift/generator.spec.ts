@@ -415,6 +415,34 @@ describe('turbolift:lift workspace handling', () => {
     expect(read(tree, 'libs/lifted/sum-squares/src/lib/sum.ts')).toContain('return xs.length;');
   });
 
+  it('awaits calls in other projects and leaves calls that already handle promises alone', async () => {
+    addProjectConfiguration(tree, 'web', { root: 'apps/web', sourceRoot: 'apps/web/src', targets: {} });
+    updateJson(tree, 'tsconfig.base.json', (j) => ({ ...j, compilerOptions: { ...j.compilerOptions, paths: { ...j.compilerOptions.paths, '@proj/calc': ['apps/calc/src/index.ts'] } } }));
+    tree.write(
+      'apps/web/src/page.ts',
+      [
+        `import { sumSquares } from '@proj/calc';`,
+        `export async function render(): Promise<string> {`,
+        `  const direct = sumSquares([1]).toFixed(1);`,
+        `  const all = await Promise.all([[1], [2]].map((xs) => sumSquares(xs)));`,
+        `  return direct + all.join();`,
+        `}`,
+      ].join('\n'),
+    );
+    await liftGenerator(tree, { fn: 'sumSquares', skipFormat: true });
+    const page = read(tree, 'apps/web/src/page.ts');
+    expect(page).toContain('const direct = (await sumSquares([1])).toFixed(1);');
+    expect(page).toContain('await Promise.all([[1], [2]].map((xs) => sumSquares(xs)));');
+    expect(warnings.join('\n')).not.toContain('page.ts');
+    expect(typeErrors(tree)).toEqual([]);
+  });
+
+  it('moves the line comments that describe a declaration along with it', async () => {
+    tree.write(`${src}/commented.ts`, `import { join } from 'node:path';\n\n// Joins two parts.\n// Pure.\n/** @lift */\nexport function joined(a: string, b: string): string {\n  return join(a, b);\n}\n`);
+    await liftGenerator(tree, { fn: 'joined', skipFormat: true });
+    expect(read(tree, 'libs/lifted/joined/src/lib/commented.ts')).toBe(`import { join } from 'node:path';\n\n// Joins two parts.\n// Pure.\nexport function joined(a: string, b: string): string {\n  return join(a, b);\n}\n`);
+  });
+
   it('says which name it could not find', async () => {
     await expect(liftGenerator(tree, { fn: 'nope', skipFormat: true })).rejects.toThrow(/no function named nope is marked/);
   });

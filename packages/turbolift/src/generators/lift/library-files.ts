@@ -70,12 +70,15 @@ function renderInternalImports(part: FilePart, layout: LibraryLayout): string[] 
 
 /** A statement's text with its JSDoc, `@lift` removed, and `export` added when another file (or the index) needs it. */
 function renderStatement(statement: ts.Statement, sf: ts.SourceFile, addExport: boolean, isLifted: boolean): string {
-  const fullStart = statement.getStart(sf, true);
+  // line comments right above a declaration describe it: they travel with it
+  const comments = ts.getLeadingCommentRanges(sf.text, statement.getFullStart()) ?? [];
+  const firstComment = comments.find((c) => !sf.text.startsWith('/**', c.pos));
+  const fullStart = firstComment && firstComment.pos < statement.getStart(sf, true) && sf.statements[0] !== statement ? firstComment.pos : statement.getStart(sf, true);
   const codeStart = statement.getStart(sf, false);
   let leading = sf.text.slice(fullStart, codeStart);
   if (isLifted) {
     const docs = ((statement as unknown as { jsDoc?: ts.JSDoc[] }).jsDoc ?? []).map((d) => withoutLiftTag(d.getText(sf))).filter(Boolean);
-    leading = docs.length ? docs.join('\n') + '\n' : '';
+    leading = sf.text.slice(fullStart, statement.getStart(sf, true)) + (docs.length ? docs.join('\n') + '\n' : '');
   }
   const code = sf.text.slice(codeStart, statement.end);
   return `${leading}${addExport ? 'export ' : ''}${code}`;
