@@ -443,6 +443,17 @@ describe('turbolift:lift workspace handling', () => {
     expect(read(tree, 'libs/lifted/joined/src/lib/commented.ts')).toBe(`import { join } from 'node:path';\n\n// Joins two parts.\n// Pure.\nexport function joined(a: string, b: string): string {\n  return join(a, b);\n}\n`);
   });
 
+  it('lifts an anonymous default export by its file name, and an unannotated async arrow', async () => {
+    tree.write(`${src}/median-of.ts`, `/** @lift */\nexport default function (xs: number[]): number {\n  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];\n}\n`);
+    tree.write(`${src}/double.ts`, `/** @lift */\nexport const double = async (x: number) => x * 2;\nexport async function quadruple(x: number): Promise<number> {\n  return double(double(x) as unknown as number);\n}\n`);
+    await liftGenerator(tree, { fn: 'medianOf', skipFormat: true });
+    await liftGenerator(tree, { fn: 'double', skipFormat: true });
+    expect(read(tree, `${src}/median-of.ts`)).toContain('export default function medianOf(xs: number[]): Promise<number> {');
+    expect(read(tree, 'libs/lifted/median-of/src/index.ts')).toBe(`export { default as medianOf } from './lib/median-of';\n`);
+    expect(read(tree, `${src}/double.ts`)).toContain('export function double(x: number): Promise<Awaited<ReturnType<typeof doubleImpl>>> {');
+    expect(typeErrors(tree)).toEqual([]);
+  });
+
   it('says which name it could not find', async () => {
     await expect(liftGenerator(tree, { fn: 'nope', skipFormat: true })).rejects.toThrow(/no function named nope is marked/);
   });

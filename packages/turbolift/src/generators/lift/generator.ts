@@ -1,4 +1,4 @@
-import { formatFiles, joinPathFragments, logger, readJson, runTasksInSerial, type GeneratorCallback, type Tree } from '@nx/devkit';
+import { formatFiles, installPackagesTask, joinPathFragments, logger, readJson, type GeneratorCallback, type Tree } from '@nx/devkit';
 import * as ts from 'typescript';
 import { analyzeLift, type LiftPlan } from './analyze';
 import { findCallSites } from './call-sites';
@@ -155,7 +155,7 @@ function workspacePackages(tree: Tree, projects: WorkspaceProject[]): Map<string
   return map;
 }
 
-async function liftOne(tree: Tree, view: WorkspaceView, plan: LiftPlan, target: Target): Promise<GeneratorCallback> {
+async function liftOne(tree: Tree, view: WorkspaceView, plan: LiftPlan, target: Target): Promise<void> {
   const callSites = findCallSites(view.program, plan, view.files);
   const library = await createLibrary(tree, target.libraryRoot, target.libraryProject);
   const rendered = renderLibraryFiles(plan, {
@@ -185,7 +185,6 @@ async function liftOne(tree: Tree, view: WorkspaceView, plan: LiftPlan, target: 
     logger.warn(`${plan.name} now returns a Promise; these uses are not in async code and need updating by hand:\n${callSites.syncUses.map((u) => `  ${u}`).join('\n')}`);
   }
   logger.info(`Lifted ${plan.name} into ${library.importPath} (${library.root}), served by ${target.serviceRoot}; ${callSites.awaited} call(s) now await it.`);
-  return library.task;
 }
 
 /** `nx g turbolift:lift <fn>`: moves a function marked `/** @lift *\/` into its own library and service. */
@@ -214,16 +213,17 @@ export async function liftGenerator(tree: Tree, schema: LiftGeneratorSchema): Pr
   const names = selected.map((m) => ({ name: m.name, file: m.file }));
   if (new Set(names.map((n) => n.name)).size !== names.length) throw new LiftError('several marked functions share a name; lift them one at a time with --file');
 
-  const tasks: GeneratorCallback[] = [];
   for (const [i, { name, file }] of names.entries()) {
     if (i > 0) view = viewWorkspace(tree); // the previous lift rewrote files
     const marked = markedFunctions(view).find((m) => m.name === name && m.file === file);
     if (!marked) throw new LiftError(`${file}: ${name} disappeared while lifting the functions before it`);
-    tasks.push(await liftOne(tree, view, analyze(view, marked), targetOf(options, name)));
+    await liftOne(tree, view, analyze(view, marked), targetOf(options, name));
   }
   registerPlugin(tree);
   if (!options.skipFormat) await formatFiles(tree);
-  return runTasksInSerial(...tasks);
+  // One install at the end: it links the new workspace packages (TS-solution layout) and fetches the runtime.
+  const linkPackages = isTsSolutionLayout(tree);
+  return () => installPackagesTask(tree, linkPackages);
 }
 
 export default liftGenerator;

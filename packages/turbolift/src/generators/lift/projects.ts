@@ -9,10 +9,10 @@ export interface CreatedLibrary {
   importPath: string;
   /** How the library's modules import each other: '.js' in ESM/nodenext libraries, '' otherwise. */
   importExtension: '' | '.js';
-  task: GeneratorCallback;
 }
 
 type LibraryGenerator = (tree: Tree, options: Record<string, unknown>) => Promise<GeneratorCallback>;
+
 
 function loadLibraryGenerator(): LibraryGenerator {
   try {
@@ -27,7 +27,8 @@ function loadLibraryGenerator(): LibraryGenerator {
 export async function createLibrary(tree: Tree, root: string, projectName: string): Promise<CreatedLibrary> {
   const tsSolution = isTsSolutionLayout(tree);
   const scope = workspaceScope(tree);
-  const task = await loadLibraryGenerator()(tree, {
+  // its callback only installs packages; the lift generator runs one install for everything it changed
+  await loadLibraryGenerator()(tree, {
     directory: root,
     // in the TS-solution layout projects are packages named like `@acme/x` (as `nx g @nx/js:lib` makes them)
     name: tsSolution && scope ? `${scope}/${projectName}` : projectName,
@@ -45,7 +46,7 @@ export async function createLibrary(tree: Tree, root: string, projectName: strin
   for (const child of tree.children(joinPathFragments(root, 'src/lib'))) tree.delete(joinPathFragments(root, 'src/lib', child));
   const pkgPath = joinPathFragments(root, 'package.json');
   const importPath = tree.exists(pkgPath) ? (readJson(tree, pkgPath).name as string) : projectName;
-  return { root, importPath, importExtension, task };
+  return { root, importPath, importExtension };
 }
 
 /** `@acme` for a workspace whose root package is `@acme/source`; undefined when it has no scope. */

@@ -29,6 +29,8 @@ function stubParameters(fn: LiftPlan['fn'], names: StubNames): { params: string[
   const params: string[] = [];
   const args: string[] = [];
   fn.parameters.forEach((p, i) => {
+    // a `this` parameter only types `this`; refused when used, and never an argument
+    if (ts.isIdentifier(p.name) && p.name.text === 'this') return;
     const rest = p.dotDotDotToken ? '...' : '';
     if (ts.isIdentifier(p.name) && p.type) {
       params.push(p.getText());
