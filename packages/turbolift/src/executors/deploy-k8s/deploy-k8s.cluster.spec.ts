@@ -2,7 +2,7 @@
 // runs when TURBOLIFT_TEST_KUBECONFIG is set; with TURBOLIFT_REQUIRE_CLUSTER=1 and no cluster it fails.
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutorContext } from '@nx/devkit';
@@ -334,12 +334,20 @@ describe.skipIf(!kubeconfig)('deploy-k8s against a real cluster', () => {
   );
 
   it(
-    'undeploys only its own objects: a foreign Deployment and a look-alike ConfigMap survive',
+    'undeploys only its own objects (a foreign Deployment and a look-alike ConfigMap survive) and drops its endpoint',
     async () => {
       writeImageRecord(imageRecord);
       const namespace = newNamespace('undeploy');
-      const deployed = await deploy({ namespace, replicas: 2, autoscaling: { enabled: true, min: 2, max: 3, targetCPU: 80 } });
+      vi.stubEnv('TURBOLIFT_ENDPOINTS', '');
+      mkdirSync(join(workspace, PROJECT_ROOT), { recursive: true });
+      writeFileSync(join(workspace, PROJECT_ROOT, 'turbolift.json'), JSON.stringify({ function: 'echoAll', main: 'src/main.ts', port: 4310 }));
+      const endpointsFile = join(workspace, '.turbolift', 'endpoints.json');
+      const registered = () => JSON.parse(readFileSync(endpointsFile, 'utf8')).endpoints as Record<string, string>;
+
+      const deployed = await deploy({ namespace, replicas: 2, autoscaling: { enabled: true, min: 2, max: 3, targetCPU: 80 }, registerEndpoint: true });
       expect(deployed.success, output.join('\n')).toBe(true);
+      // Callers on this host in distributed mode reach the Service through its ClusterIP.
+      expect(registered()).toEqual({ echoAll: deployed.url });
       // A new autoscaled Deployment starts at the autoscaler's minimum, not at 1.
       expect(output).toContain(`${PROJECT}: 2/2 ready`);
 
@@ -362,6 +370,8 @@ describe.skipIf(!kubeconfig)('deploy-k8s against a real cluster', () => {
       expect(names).toEqual(['configmap/kube-root-ca.crt', 'configmap/look-alike', 'deployment.apps/foreign', 'service/other'].sort());
       const pods = kubectl('get', 'pods', '-n', namespace, '-l', `app.kubernetes.io/instance=${PROJECT}`, '-o', 'name');
       expect(pods.stdout.trim()).toBe('');
+      expect(registered()).toEqual({});
+      vi.unstubAllEnvs();
     },
     240_000,
   );

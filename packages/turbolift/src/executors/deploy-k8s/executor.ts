@@ -13,6 +13,7 @@ import {
   type ApplyOutcome,
   type ClusterSelection,
 } from '../../kubernetes';
+import { registerClusterEndpoint } from './endpoint-registration';
 import { normalizeDeployOptions, toDeploySpec } from './normalize-options';
 import { projectInfo } from './project-info';
 import type { DeployK8sExecutorOptions } from './schema';
@@ -57,6 +58,10 @@ export default async function deployK8sExecutor(options: DeployK8sExecutorOption
     const spec = toDeploySpec(normalized, target.namespace, image);
     const result = await deployService(target, spec, { timeoutMs: normalized.timeoutMs, log: (line) => logger.info(line) });
     if (!result.success && result.reason) logger.error(result.reason);
+    if (result.success && normalized.registerEndpoint && result.endpoint?.clusterIpUrl) {
+      const { file, fn } = registerClusterEndpoint(project.workspaceRoot, project.projectRoot, result.endpoint.clusterIpUrl);
+      logger.info(`${spec.name}: registered ${fn} -> ${result.endpoint.clusterIpUrl} in ${file}`);
+    }
     return {
       success: result.success,
       name: spec.name,

@@ -29,6 +29,7 @@ export interface NormalizedDeployOptions {
   dryRun: boolean;
   /** Where a dry run also writes its YAML. */
   outputFile?: string;
+  registerEndpoint: boolean;
 }
 
 export const DEFAULT_RESOURCES: ResourceSettings = {
@@ -105,6 +106,7 @@ export function normalizeDeployOptions(options: DeployK8sExecutorOptions, projec
     timeoutMs: timeoutSeconds * 1000,
     dryRun: options.dryRun ?? false,
     outputFile: options.outputFile ? inWorkspace(options.outputFile) : undefined,
+    registerEndpoint: options.registerEndpoint ?? false,
   };
 }
 

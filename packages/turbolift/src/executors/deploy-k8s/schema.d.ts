@@ -16,4 +16,5 @@ export interface DeployK8sExecutorOptions {
   dryRun?: boolean;
   outputFile?: string;
   imageRecord?: string;
+  registerEndpoint?: boolean;
 }
