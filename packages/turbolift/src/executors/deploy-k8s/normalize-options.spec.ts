@@ -41,6 +41,7 @@ describe('normalizeDeployOptions', () => {
     expect(() => normalizeDeployOptions({ namespace: 'Not_A_Name' }, project)).toThrow(/namespace "Not_A_Name"/);
     expect(() => normalizeDeployOptions({ env: { 'BAD NAME': 'x' } }, project)).toThrow(/env name "BAD NAME"/);
     expect(() => normalizeDeployOptions({ replicas: 1.5 }, project)).toThrow(/replicas/);
+    expect(() => normalizeDeployOptions({ env: { PORT: '9000' } }, project)).toThrow(/env PORT is set by turbolift/);
   });
 
   it('builds the desired state once namespace and image are known', () => {

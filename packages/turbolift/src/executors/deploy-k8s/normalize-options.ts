@@ -42,6 +42,8 @@ export const DEFAULT_TIMEOUT_SECONDS = 180;
 
 const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
 const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
+/** The probes, the Service and the drain depend on these: the manifests set them. */
+const RESERVED_ENV = new Set(['HOST', 'PORT', 'TURBOLIFT_DRAIN_MS']);
 
 export function normalizeDeployOptions(options: DeployK8sExecutorOptions, project: ProjectInfo): NormalizedDeployOptions {
   const fail = (message: string): never => {
@@ -73,6 +75,7 @@ export function normalizeDeployOptions(options: DeployK8sExecutorOptions, projec
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(options.env ?? {})) {
     if (!ENV_NAME.test(key)) fail(`env name "${key}" is not a valid variable name`);
+    if (RESERVED_ENV.has(key)) fail(`env ${key} is set by turbolift (HOST, PORT and TURBOLIFT_DRAIN_MS; use the drainMs option for the drain)`);
     env[key] = String(value);
   }
 
