@@ -25,6 +25,8 @@ export interface FilePart {
   sourceFile: ts.SourceFile;
   statements: Set<ts.Statement>;
   externalBindings: Map<ts.ImportDeclaration, Set<ImportBinding>>;
+  /** Relative imports of files outside the project: kept as imports, their paths recomputed from the library. */
+  outsideFiles: Map<ts.ImportDeclaration, ts.SourceFile>;
   internalImports: Map<string, InternalImport>;
   needsExport: Set<ts.Statement>;
 }
@@ -155,7 +157,7 @@ interface Walk {
 function partOf(walk: Walk, sf: ts.SourceFile): FilePart {
   let part = walk.parts.get(sf);
   if (!part) {
-    part = { sourceFile: sf, statements: new Set(), externalBindings: new Map(), internalImports: new Map(), needsExport: new Set() };
+    part = { sourceFile: sf, statements: new Set(), externalBindings: new Map(), outsideFiles: new Map(), internalImports: new Map(), needsExport: new Set() };
     walk.parts.set(sf, part);
   }
   return part;
@@ -207,6 +209,7 @@ function followIdentifier(walk: Walk, part: FilePart, id: ts.Identifier): void {
       }
       return;
     }
+    if (moduleFile && relativeSpecifier) part.outsideFiles.set(importDeclaration, moduleFile);
     const bindings = part.externalBindings.get(importDeclaration) ?? new Set<ImportBinding>();
     bindings.add(binding as ImportBinding);
     part.externalBindings.set(importDeclaration, bindings);

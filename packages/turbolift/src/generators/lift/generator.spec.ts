@@ -454,6 +454,15 @@ describe('turbolift:lift workspace handling', () => {
     expect(typeErrors(tree)).toEqual([]);
   });
 
+  it('recomputes relative imports of files outside the project, and --file picks the file', async () => {
+    tree.write('tools/shared/units.ts', 'export const UNIT = 10;\n');
+    tree.write(`${src}/deep/scaled.ts`, `import { UNIT } from '../../../../tools/shared/units';\n/** @lift */\nexport function scaled(x: number): number {\n  return x * UNIT;\n}\n`);
+    await liftGenerator(tree, { fn: 'scaled', file: 'deep/scaled.ts', skipFormat: true });
+    expect(read(tree, 'libs/lifted/scaled/src/lib/deep/scaled.ts')).toContain(`import { UNIT } from '../../../../../../tools/shared/units';`);
+    expect(read(tree, 'libs/lifted/scaled/src/index.ts')).toBe(`export { scaled } from './lib/deep/scaled';\n`);
+    expect(typeErrors(tree)).toEqual([]);
+  });
+
   it('says which name it could not find', async () => {
     await expect(liftGenerator(tree, { fn: 'nope', skipFormat: true })).rejects.toThrow(/no function named nope is marked/);
   });

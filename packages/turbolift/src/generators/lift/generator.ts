@@ -162,6 +162,7 @@ async function liftOne(tree: Tree, view: WorkspaceView, plan: LiftPlan, target: 
     base: plan.project.sourceRoot,
     pathOf: (sf) => view.files.get(sf) ?? sf.fileName,
     importExtension: library.importExtension,
+    librarySrc: joinPathFragments(library.root, 'src'),
   });
   for (const [path, content] of rendered.files) tree.write(joinPathFragments(library.root, 'src', path), content);
   tree.write(joinPathFragments(library.root, 'src/index.ts'), rendered.index);

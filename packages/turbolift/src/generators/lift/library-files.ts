@@ -10,6 +10,8 @@ export interface LibraryLayout {
   pathOf: (sf: ts.SourceFile) => string;
   /** '.js' when the library's modules import each other with extensions (ESM, nodenext), else ''. */
   importExtension: '' | '.js';
+  /** Workspace-relative path of the library's src/ folder. */
+  librarySrc: string;
 }
 
 export interface LibraryFiles {
@@ -32,7 +34,7 @@ function specifierBetween(fromMirror: string, toMirror: string, extension: strin
   return rel + extension;
 }
 
-function renderExternalImport(declaration: ts.ImportDeclaration, bindings: Set<ImportBinding>): string {
+function renderExternalImport(declaration: ts.ImportDeclaration, bindings: Set<ImportBinding>, specifier = declaration.moduleSpecifier.getText()): string {
   const clause = declaration.importClause!;
   const parts: string[] = [];
   if (clause.name && bindings.has(clause)) parts.push(clause.name.text);
@@ -42,7 +44,7 @@ function renderExternalImport(declaration: ts.ImportDeclaration, bindings: Set<I
     const kept = named.elements.filter((e) => bindings.has(e)).map((e) => e.getText());
     if (kept.length) parts.push(`{ ${kept.join(', ')} }`);
   }
-  return `import ${clause.isTypeOnly ? 'type ' : ''}${parts.join(', ')} from ${declaration.moduleSpecifier.getText()};`;
+  return `import ${clause.isTypeOnly ? 'type ' : ''}${parts.join(', ')} from ${specifier};`;
 }
 
 function renderInternalImports(part: FilePart, layout: LibraryLayout): string[] {
@@ -92,7 +94,10 @@ export function renderLibraryFiles(plan: LiftPlan, layout: LibraryLayout): Libra
     const imports: string[] = [];
     for (const declaration of sf.statements.filter(ts.isImportDeclaration)) {
       const bindings = part.externalBindings.get(declaration);
-      if (bindings?.size) imports.push(renderExternalImport(declaration, bindings));
+      if (!bindings?.size) continue;
+      const outside = part.outsideFiles.get(declaration);
+      const specifier = outside && `'${specifierBetween(posix.join(layout.librarySrc, mirrorPath(layout, sf)), layout.pathOf(outside), layout.importExtension)}'`;
+      imports.push(renderExternalImport(declaration, bindings, specifier));
     }
     imports.push(...renderInternalImports(part, layout));
     const body: string[] = [];
