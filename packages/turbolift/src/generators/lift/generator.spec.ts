@@ -384,6 +384,14 @@ describe('turbolift:lift workspace handling', () => {
     expect(snapshot(tree)).toEqual(before);
   });
 
+  it('recognises an earlier lift by its stub when the service marker is gone', async () => {
+    await liftGenerator(tree, { fn: 'sumSquares', skipFormat: true });
+    tree.delete('apps/lifted/sum-squares-service');
+    await expect(liftGenerator(tree, { fn: 'sumSquares', skipFormat: true })).rejects.toThrow(
+      new RegExp(`sumSquares is already lifted: ${src}/functions\\.ts:\\d+ calls liftedStub\\('sumSquares'`),
+    );
+  });
+
   it('registers the plugin in nx.json once', async () => {
     await liftGenerator(tree, { fn: 'sumSquares', skipFormat: true });
     await liftGenerator(tree, { fn: 'pad', skipFormat: true });

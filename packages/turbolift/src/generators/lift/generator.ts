@@ -61,6 +61,8 @@ function selectFunctions(view: WorkspaceView, options: NormalizedLiftOptions): M
   }
   const named = candidates.filter((c) => c.name === options.fn);
   if (!named.length) {
+    const stub = findExistingStub(view, options.fn!);
+    if (stub) throw new LiftError(`${options.fn} is already lifted: ${stub} calls liftedStub('${options.fn}', …)`);
     const scope = [options.project && `project ${options.project}`, options.file && `file ${options.file}`].filter(Boolean).join(', ');
     throw new LiftError(`no function named ${options.fn} is marked /** @lift */${scope ? ` in ${scope}` : ''}; put the tag in a JSDoc comment right above it`);
   }
@@ -68,6 +70,23 @@ function selectFunctions(view: WorkspaceView, options: NormalizedLiftOptions): M
     throw new LiftError(`${options.fn} is marked /** @lift */ in ${named.length} places; choose one with --project or --file:\n${named.map((c) => `  ${describe(c)}`).join('\n')}`);
   }
   return named;
+}
+
+/** `file:line` of a stub handle made by an earlier lift of `name`, if the workspace has one. */
+function findExistingStub(view: WorkspaceView, name: string): string | undefined {
+  for (const [sf, path] of view.files) {
+    if (!sf.text.includes('liftedStub')) continue;
+    for (const statement of sf.statements) {
+      if (!ts.isVariableStatement(statement)) continue;
+      for (const d of statement.declarationList.declarations) {
+        const init = d.initializer;
+        if (init && ts.isCallExpression(init) && ts.isIdentifier(init.expression) && init.expression.text === 'liftedStub' && init.arguments[0] && ts.isStringLiteralLike(init.arguments[0]) && init.arguments[0].text === name) {
+          return `${path}:${lineOf(sf, statement).line}`;
+        }
+      }
+    }
+  }
+  return undefined;
 }
 
 function analyze(view: WorkspaceView, marked: MarkedFunction): LiftPlan {
