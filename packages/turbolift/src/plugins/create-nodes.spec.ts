@@ -47,8 +47,15 @@ describe('createServiceTargets', () => {
   });
 
   it('falls back to the default named input when the workspace has no production input', () => {
-    const bare = createServiceTargets('svc', marker, undefined, false);
+    const bare = createServiceTargets('svc', marker, undefined, { hasProductionInput: false, hasLockfile: true });
     expect(bare.build.inputs?.slice(0, 2)).toEqual(['default', '^default']);
+  });
+
+  it('hashes external packages only when a lockfile lets Nx find them', () => {
+    const noLockfile = createServiceTargets('svc', marker, undefined, { hasProductionInput: true, hasLockfile: false });
+    expect(noLockfile.build.inputs).toEqual(['production', '^production']);
+    expect(noLockfile['build-image'].inputs).toEqual(['production', '^production', { env: 'DOCKER_HOST' }]);
+    expect(targets['build-image'].inputs).toEqual(['production', '^production', { externalDependencies: ['turbolift'] }, { env: 'DOCKER_HOST' }]);
   });
 });
 

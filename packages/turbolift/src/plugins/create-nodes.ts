@@ -42,18 +42,31 @@ export function bundleOutputPath(projectRoot: string): string {
   return join('dist', projectRoot, 'bundle').split('\\').join('/');
 }
 
-/**
- * The targets of one lifted service. `hasProductionInput` says whether the workspace defines the
- * `production` named input (most do; a bare workspace only has `default`).
- */
+/** What the targets depend on in the workspace around the service. */
+export interface WorkspaceFacts {
+  /** The workspace defines the `production` named input (most do; a bare workspace only has `default`). */
+  hasProductionInput: boolean;
+  /**
+   * Nx hashes external dependencies from the lockfile; without one it cannot find them and refuses to
+   * run the task, so those inputs are only added when a lockfile exists.
+   */
+  hasLockfile: boolean;
+}
+
+const DEFAULT_FACTS: WorkspaceFacts = { hasProductionInput: true, hasLockfile: true };
+
+const LOCKFILES = ['package-lock.json', 'yarn.lock', 'pnpm-lock.yaml', 'bun.lock', 'bun.lockb'];
+
+/** The targets of one lifted service. */
 export function createServiceTargets(
   projectRoot: string,
   marker: ServiceMarker,
   pluginOptions: TurboliftPluginOptions | undefined,
-  hasProductionInput = true,
+  workspace: WorkspaceFacts = DEFAULT_FACTS,
 ): Record<string, TargetConfiguration> {
   const names = normalizePluginOptions(pluginOptions);
-  const sourceInputs = hasProductionInput ? ['production', '^production'] : ['default', '^default'];
+  const sourceInputs = workspace.hasProductionInput ? ['production', '^production'] : ['default', '^default'];
+  const externalInputs = (packages: string[]) => (workspace.hasLockfile ? [{ externalDependencies: packages }] : []);
   const bundleDir = bundleOutputPath(projectRoot);
   const main = join(projectRoot, marker.main).split('\\').join('/');
 
@@ -61,7 +74,7 @@ export function createServiceTargets(
     [names.buildTargetName]: {
       executor: 'turbolift:bundle',
       cache: true,
-      inputs: [...sourceInputs, { externalDependencies: ['esbuild'] }],
+      inputs: [...sourceInputs, ...externalInputs(['esbuild'])],
       outputs: ['{workspaceRoot}/dist/{projectRoot}/bundle'],
       options: { main, outputPath: bundleDir },
       metadata: {
@@ -83,7 +96,7 @@ export function createServiceTargets(
       executor: 'turbolift:build-image',
       cache: true,
       dependsOn: [names.buildTargetName],
-      inputs: [...sourceInputs, { externalDependencies: ['turbolift'] }, { env: 'DOCKER_HOST' }],
+      inputs: [...sourceInputs, ...externalInputs(['turbolift']), { env: 'DOCKER_HOST' }],
       outputs: ['{workspaceRoot}/dist/{projectRoot}/image.json'],
       options: {},
       metadata: {
@@ -119,7 +132,7 @@ export function createServiceNodes(
   markerFile: string,
   markerText: string,
   pluginOptions: TurboliftPluginOptions | undefined,
-  workspace: { hasProductionInput: boolean; projectNameIfNoManifest?: string },
+  workspace: WorkspaceFacts & { projectNameIfNoManifest?: string },
 ): CreateNodesResult {
   const projectRoot = dirname(markerFile);
   const marker = parseServiceMarkerText(markerText, markerFile);
@@ -128,7 +141,7 @@ export function createServiceNodes(
       [projectRoot]: {
         ...(workspace.projectNameIfNoManifest ? { name: workspace.projectNameIfNoManifest } : {}),
         tags: [SERVICE_TAG],
-        targets: createServiceTargets(projectRoot, marker, pluginOptions, workspace.hasProductionInput),
+        targets: createServiceTargets(projectRoot, marker, pluginOptions, workspace),
       },
     },
   };
@@ -140,6 +153,7 @@ function createNodesForMarker(markerFile: string, options: TurboliftPluginOption
   const hasManifest = existsSync(join(absoluteRoot, 'project.json')) || existsSync(join(absoluteRoot, 'package.json'));
   return createServiceNodes(markerFile, readFileSync(join(context.workspaceRoot, markerFile), 'utf8'), options, {
     hasProductionInput: Boolean(context.nxJsonConfiguration?.namedInputs?.production),
+    hasLockfile: LOCKFILES.some((file) => existsSync(join(context.workspaceRoot, file))),
     // A project needs a name; project.json or package.json give one, a lone marker falls back to its folder.
     projectNameIfNoManifest: hasManifest ? undefined : projectRoot.split('/').pop(),
   });

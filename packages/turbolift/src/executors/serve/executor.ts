@@ -54,6 +54,7 @@ export default async function* serveExecutor(options: ServeExecutorOptions, cont
     unregister();
   };
   const signalHandlers = new Map<NodeJS.Signals, () => void>();
+  let orphanWatch: NodeJS.Timeout | undefined;
 
   try {
     const projectRoot = context.projectsConfigurations?.projects?.[projectName]?.root;
@@ -71,15 +72,23 @@ export default async function* serveExecutor(options: ServeExecutorOptions, cont
     const stopped = new Promise<{ signal?: NodeJS.Signals; code?: number | null }>((resolve) => {
       started.once('exit', (code, signal) => resolve({ code, signal: signal ?? undefined }));
       for (const signal of Object.keys(EXIT_CODES) as NodeJS.Signals[]) {
-        const handler = async () => {
-          await stopServiceProcess(started, normalized.drainMs + 5000);
-          unregister();
-          process.exit(EXIT_CODES[signal]);
-        };
+        const handler = () => void shutdown(EXIT_CODES[signal]);
         signalHandlers.set(signal, handler);
         process.once(signal, handler);
       }
     });
+    const shutdown = async (exitCode: number) => {
+      await stopServiceProcess(started, normalized.drainMs + 5000);
+      unregister();
+      process.exit(exitCode);
+    };
+    // Nx stops its task processes when it is interrupted, but a SIGTERM to nx alone leaves them behind:
+    // a task whose parent is gone stops its service instead of holding the port.
+    const parentAtStart = process.ppid;
+    orphanWatch = setInterval(() => {
+      if (process.ppid !== parentAtStart) void shutdown(EXIT_CODES.SIGHUP);
+    }, 1000);
+    orphanWatch.unref();
 
     try {
       await waitUntilReady(normalized.baseUrl, started, normalized.readyTimeoutMs);
@@ -103,6 +112,7 @@ export default async function* serveExecutor(options: ServeExecutorOptions, cont
     console.error(`serve: ${userError || !process.env.TURBOLIFT_DEBUG ? (error as Error).message : (error as Error).stack}`);
     yield { success: false };
   } finally {
+    clearInterval(orphanWatch);
     for (const [signal, handler] of signalHandlers) process.off(signal, handler);
     if (child) await stopServiceProcess(child, 5000);
     unregister();
