@@ -2,9 +2,9 @@
 import { describeApiError } from './api-errors';
 import { applyManifests, objectApi, pruneManifests, type ApplyOutcome } from './apply';
 import type { ClusterTarget } from './kubeconfig';
-import { imageReference, renderManifests } from './manifests';
+import { imageReference, minimumReplicas, renderManifests } from './manifests';
 import { waitForRollout } from './rollout';
-import { readServiceEndpoint, type ServiceEndpoint } from './service-endpoint';
+import { readServiceEndpoint, waitForReadyEndpoints, type ServiceEndpoint } from './service-endpoint';
 import type { ServiceDeploySpec } from './types';
 
 export interface DeployServiceOptions {
@@ -24,6 +24,7 @@ export interface DeployServiceResult {
 
 export async function deployService(target: ClusterTarget, spec: ServiceDeploySpec, options: DeployServiceOptions): Promise<DeployServiceResult> {
   const { log } = options;
+  const startedAt = Date.now();
   const { objects, contentHash } = renderManifests(spec);
   log(`${spec.name}: deploying ${imageReference(spec.image)} to namespace ${spec.namespace} (context ${target.context}, ${target.server})`);
 
@@ -49,6 +50,18 @@ export async function deployService(target: ClusterTarget, spec: ServiceDeploySp
   });
   if (!rollout.success) {
     return { success: false, reason: rollout.reason, contentHash, outcomes };
+  }
+
+  // Callers go through the Service: wait until it routes to a ready pod, within what is left of the timeout.
+  const wantedEndpoints = minimumReplicas(spec) > 0 ? 1 : 0;
+  if (wantedEndpoints > 0) {
+    const routed = await waitForReadyEndpoints(target.kubeConfig, {
+      namespace: spec.namespace,
+      name: spec.name,
+      minimum: wantedEndpoints,
+      timeoutMs: options.timeoutMs - (Date.now() - startedAt),
+    });
+    if (!routed.success) return { success: false, reason: `${spec.name}: ${routed.reason}`, contentHash, outcomes };
   }
 
   let endpoint: ServiceEndpoint | undefined;

@@ -9,6 +9,6 @@ export { ApplyError, type ApplyOutcome } from './apply';
 export { deployService, type DeployServiceResult } from './deploy';
 export { waitForRollout, type RolloutResult } from './rollout';
 export { undeployService, type UndeployResult } from './undeploy';
-export { inClusterUrl, readServiceEndpoint, type ServiceEndpoint } from './service-endpoint';
+export { inClusterUrl, readServiceEndpoint, waitUntilAnswers, type ServiceEndpoint } from './service-endpoint';
 export { deployedContentHash } from './deployed-state';
 export { describeApiError } from './api-errors';

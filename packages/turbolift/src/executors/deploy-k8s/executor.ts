@@ -12,11 +12,15 @@ import {
   renderYaml,
   type ApplyOutcome,
   type ClusterSelection,
+  type DeployServiceResult,
+  waitUntilAnswers,
 } from '../../kubernetes';
 import { registerClusterEndpoint } from './endpoint-registration';
 import { normalizeDeployOptions, toDeploySpec } from './normalize-options';
 import { projectInfo } from './project-info';
 import type { DeployK8sExecutorOptions } from './schema';
+
+const ENDPOINT_CHECK_TIMEOUT_MS = 30_000;
 
 export interface DeployK8sExecutorResult {
   success: boolean;
@@ -59,25 +63,37 @@ export default async function deployK8sExecutor(options: DeployK8sExecutorOption
     const result = await deployService(target, spec, { timeoutMs: normalized.timeoutMs, log: (line) => logger.info(line) });
     if (!result.success && result.reason) logger.error(result.reason);
     if (result.success && normalized.registerEndpoint && result.endpoint?.clusterIpUrl) {
-      const { file, fn } = registerClusterEndpoint(project.workspaceRoot, project.projectRoot, result.endpoint.clusterIpUrl);
-      logger.info(`${spec.name}: registered ${fn} -> ${result.endpoint.clusterIpUrl} in ${file}`);
+      const url = result.endpoint.clusterIpUrl;
+      // Registered only once it answers here: a caller reading the file right after must get through.
+      const answers = await waitUntilAnswers(url, ENDPOINT_CHECK_TIMEOUT_MS);
+      if (!answers.success) {
+        const reason = `${spec.name}: not registered: ${answers.reason}; ClusterIPs route only where kube-proxy runs`;
+        logger.error(reason);
+        return { ...summary(spec.name, spec.namespace, result), success: false, reason };
+      }
+      const { file, fn } = registerClusterEndpoint(project.workspaceRoot, project.projectRoot, url);
+      logger.info(`${spec.name}: registered ${fn} -> ${url} in ${file}`);
     }
-    return {
-      success: result.success,
-      name: spec.name,
-      namespace: spec.namespace,
-      contentHash: result.contentHash,
-      applied: result.outcomes,
-      clusterIP: result.endpoint?.clusterIP,
-      url: result.endpoint?.clusterIpUrl,
-      inClusterUrl: result.endpoint?.inClusterUrl,
-      reason: result.reason,
-    };
+    return summary(spec.name, spec.namespace, result);
   } catch (error) {
     const reason = error instanceof DeployConfigError || error instanceof ApplyError ? error.message : describeApiError(error);
     logger.error(reason);
     return { success: false, reason };
   }
+}
+
+function summary(name: string, namespace: string, result: DeployServiceResult): DeployK8sExecutorResult {
+  return {
+    success: result.success,
+    name,
+    namespace,
+    contentHash: result.contentHash,
+    applied: result.outcomes,
+    clusterIP: result.endpoint?.clusterIP,
+    url: result.endpoint?.clusterIpUrl,
+    inClusterUrl: result.endpoint?.inClusterUrl,
+    reason: result.reason,
+  };
 }
 
 /** A dry run needs no cluster, but uses the kubeconfig's namespace when there is one, as kubectl would. */
