@@ -5,7 +5,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
 import type { ExecutorContext } from '@nx/devkit';
+import { deployedContentHash } from '../../kubernetes';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import undeployK8sExecutor from '../undeploy-k8s/executor';
 import deployK8sExecutor from './executor';
@@ -175,6 +177,10 @@ describe.skipIf(!kubeconfig)('deploy-k8s against a real cluster', () => {
       // What runs is readable from the cluster.
       const annotation = kubectl('get', 'deployment', PROJECT, '-n', namespace, '-o', 'jsonpath={.metadata.annotations.turbolift\\.dev/content-hash}');
       expect(annotation.stdout).toBe(result.contentHash);
+      const kubeConfig = new KubeConfig();
+      kubeConfig.loadFromFile(kubeconfig!);
+      expect(await deployedContentHash(kubeConfig, namespace, PROJECT)).toBe(result.contentHash);
+      expect(await deployedContentHash(kubeConfig, namespace, 'not-deployed')).toBeUndefined();
 
       // A changed pod template rolls out a new ReplicaSet, one pod at a time, and waits for it.
       output = [];
