@@ -123,6 +123,7 @@ describe.skipIf(!kubeconfig)('deploy-k8s against a real cluster', () => {
 
   afterAll(() => {
     vi.restoreAllMocks();
+    vi.unstubAllEnvs();
     for (const namespace of namespaces) kubectl('delete', 'namespace', namespace, '--wait=false', '--ignore-not-found');
     if (workspace) rmSync(workspace, { recursive: true, force: true });
   });
