@@ -276,6 +276,7 @@ export function analyzeLift(program: ts.Program, marked: MarkedFunction, project
 
   const signature = checker.getSignatureFromDeclaration(fn);
   for (const parameter of fn.parameters) {
+    if (ts.isIdentifier(parameter.name) && parameter.name.text === 'this') continue; // types `this`, never sent
     const label = ts.isIdentifier(parameter.name) ? `parameter \`${parameter.name.text}\`` : `parameter ${fn.parameters.indexOf(parameter) + 1}`;
     const problem = wireProblem(program, checker.getTypeAtLocation(parameter), parameter, label);
     if (problem) throw new LiftError(`${name} cannot be lifted: ${problem}, which cannot cross the wire`, at(sourceFile, parameter, file));

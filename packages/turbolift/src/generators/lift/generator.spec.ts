@@ -19,7 +19,7 @@ function workspace(layout: Layout): { tree: Tree; scope: string; calc: string; c
   const tree = createTreeWithEmptyWorkspace();
   writeJson(tree, 'node_modules/@turbolift/runtime/package.json', { name: '@turbolift/runtime', version: '0.1.0', types: './index.d.ts' });
   tree.write('node_modules/@turbolift/runtime/index.d.ts', RUNTIME_TYPES);
-  writeJson(tree, 'node_modules/left-pad/package.json', { name: 'left-pad', version: '1.3.0', types: './index.d.ts' });
+  writeJson(tree, 'node_modules/left-pad/package.json', { name: 'left-pad', version: '1.3.0', type: 'module', types: './index.d.ts' });
   tree.write('node_modules/left-pad/index.d.ts', 'export default function leftPad(s: string, n: number): string;\n');
   if (layout === 'ts-solution') {
     updateJson(tree, 'package.json', (j) => ({ ...j, name: '@acme/source', workspaces: ['packages/*'], dependencies: { 'left-pad': '^1.3.0' } }));
@@ -125,7 +125,10 @@ function writeCalc(tree: Tree, layout: Layout, src: string): void {
 
 /** Type errors in the workspace's sources as the tree holds them (the generated code included). */
 function typeErrors(tree: Tree): string[] {
-  const program = createWorkspaceProgram(tree, listSourceFiles(tree), workspaceProjects(tree));
+  // the TS-solution layout compiles with nodenext: relative imports need their extensions, packages are ESM
+  const nodeNext = tree.exists('tsconfig.json') && tree.exists('packages/calc/package.json');
+  const overrides = nodeNext ? { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext } : {};
+  const program = createWorkspaceProgram(tree, listSourceFiles(tree), workspaceProjects(tree), overrides);
   return ts.getPreEmitDiagnostics(program).map((d) => {
     const where = d.file ? `${d.file.fileName}:${d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1} ` : '';
     return where + ts.flattenDiagnosticMessageText(d.messageText, '\n');

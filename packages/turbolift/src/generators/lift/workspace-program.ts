@@ -87,7 +87,7 @@ function rootCompilerOptions(tree: Tree): { paths?: Record<string, string[]>; cu
  * A ts.Program over the workspace's sources as they are in the Tree (including changes not yet written),
  * with the TypeScript standard library and node_modules read from disk.
  */
-export function createWorkspaceProgram(tree: Tree, rootFiles: string[], projects: WorkspaceProject[]): ts.Program {
+export function createWorkspaceProgram(tree: Tree, rootFiles: string[], projects: WorkspaceProject[], overrides: ts.CompilerOptions = {}): ts.Program {
   const root = tree.root;
   const abs = (rel: string) => join(root, rel).split('\\').join('/');
   const inTree = (path: string): string | undefined => {
@@ -108,6 +108,7 @@ export function createWorkspaceProgram(tree: Tree, rootFiles: string[], projects
     baseUrl: rootOptions.paths ? root : undefined,
     paths: rootOptions.paths,
     customConditions: rootOptions.customConditions,
+    ...overrides,
   };
   const packages = workspacePackageEntries(tree, projects);
   const readFile = (path: string): string | undefined => {
