@@ -1,0 +1,106 @@
+/**
+ * The endpoints file, `{"endpoints": {"<function>": "<url>"}}`: read by stubs (cached, re-read when its
+ * mtime or size changes) and written by whoever starts services locally (`registerEndpoint`).
+ * Writes are read-merge-write under a lock file, then an atomic rename, because several services may
+ * start at once. Synchronous so that `unregisterEndpoint` also works from a process 'exit' handler.
+ */
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+export interface EndpointsDocument {
+  endpoints: Record<string, string>;
+  [other: string]: unknown;
+}
+
+export const ENDPOINTS_DIR = '.turbolift';
+export const ENDPOINTS_FILE = 'endpoints.json';
+
+export function parseEndpointsDocument(text: string, file: string): EndpointsDocument {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${file}: not valid JSON (${(error as Error).message}); delete it and start the services again`);
+  }
+  const endpoints = (raw as { endpoints?: unknown } | null)?.endpoints;
+  if (typeof endpoints !== 'object' || endpoints === null || Array.isArray(endpoints)) {
+    throw new Error(`${file}: "endpoints" must be an object mapping function names to URLs`);
+  }
+  for (const [name, url] of Object.entries(endpoints)) {
+    if (typeof url !== 'string') throw new Error(`${file}: endpoints.${name} must be a URL string`);
+  }
+  return raw as EndpointsDocument;
+}
+
+/** Adds or replaces `fnName`'s URL in the endpoints file, creating the file (and its folder) if needed. */
+export function registerEndpoint(file: string, fnName: string, url: string): void {
+  updateEndpointsFile(file, (document) => ({ ...document, endpoints: { ...document.endpoints, [fnName]: url } }));
+}
+
+/**
+ * Removes `fnName` from the endpoints file. With `url`, only while the entry still names that URL:
+ * a later start of the same function may have replaced it.
+ */
+export function unregisterEndpoint(file: string, fnName: string, url?: string): void {
+  if (!existsSync(file)) return;
+  updateEndpointsFile(file, (document) => {
+    if (!(fnName in document.endpoints) || (url !== undefined && document.endpoints[fnName] !== url)) return document;
+    const endpoints = { ...document.endpoints };
+    delete endpoints[fnName];
+    return { ...document, endpoints };
+  });
+}
+
+export function updateEndpointsFile(file: string, change: (document: EndpointsDocument) => EndpointsDocument): EndpointsDocument {
+  mkdirSync(dirname(file), { recursive: true });
+  // The folder holds machine-local state only: keep it out of version control without touching .gitignore.
+  if (dirname(file).endsWith(ENDPOINTS_DIR)) {
+    const ignore = join(dirname(file), '.gitignore');
+    if (!existsSync(ignore)) writeFileSync(ignore, '*\n');
+  }
+  return withLock(`${file}.lock`, () => {
+    const current = existsSync(file) ? parseEndpointsDocument(readFileSync(file, 'utf8'), file) : { endpoints: {} };
+    const next = change(current);
+    if (next === current) return current;
+    const temporary = `${file}.${process.pid}.tmp`;
+    writeFileSync(temporary, `${JSON.stringify(next, null, 2)}\n`);
+    renameSync(temporary, file);
+    return next;
+  });
+}
+
+const LOCK_STALE_MS = 10_000;
+const LOCK_WAIT_MS = 15_000;
+
+function withLock<T>(lock: string, work: () => T): T {
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      closeSync(openSync(lock, 'wx'));
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      // A holder that died mid-update leaves its lock behind; an update takes milliseconds.
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > LOCK_STALE_MS) unlinkSync(lock);
+      } catch {
+        // released meanwhile
+      }
+      if (Date.now() > deadline) throw new Error(`${lock}: held for more than ${LOCK_WAIT_MS / 1000}s; delete it if no service is starting`);
+      sleepSync(5 + Math.random() * 20);
+    }
+  }
+  try {
+    return work();
+  } finally {
+    try {
+      unlinkSync(lock);
+    } catch {
+      // removed as stale by another process
+    }
+  }
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}

@@ -1,0 +1,44 @@
+/**
+ * One undici Pool per service origin, created on first use and reused for every later call, so
+ * connections stay alive between calls.
+ */
+import { Pool } from 'undici';
+import { CALL_PATH } from '../server/paths';
+
+export interface CallTarget {
+  pool: Pool;
+  /** Path of the call route, under the URL's own path if it has one. */
+  path: string;
+  /** The URL as configured, for messages. */
+  url: string;
+}
+
+// Enough sockets for heavy fan-out; beyond it calls queue in the pool instead of opening more.
+const CONNECTIONS_PER_ORIGIN = 256;
+
+const pools = new Map<string, Pool>();
+const targets = new Map<string, CallTarget>();
+
+/** The target for a configured service URL; throws TypeError for a URL that is not http(s). */
+export function callTarget(url: string): CallTarget {
+  const known = targets.get(url);
+  if (known) return known;
+  const parsed = new URL(url);
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new TypeError(`"${url}" is not an http(s) URL`);
+  let pool = pools.get(parsed.origin);
+  if (!pool) {
+    pool = new Pool(parsed.origin, { connections: CONNECTIONS_PER_ORIGIN, pipelining: 1 });
+    pools.set(parsed.origin, pool);
+  }
+  const target = { pool, path: `${parsed.pathname.replace(/\/+$/, '')}${CALL_PATH}`, url };
+  targets.set(url, target);
+  return target;
+}
+
+/** Closes every pooled connection (calls after this open new ones). */
+export async function closeConnections(): Promise<void> {
+  const closing = [...pools.values()].map((pool) => pool.close());
+  pools.clear();
+  targets.clear();
+  await Promise.allSettled(closing);
+}

@@ -1,0 +1,165 @@
+/**
+ * One lifted call over HTTP: encode the arguments, POST them, decode the answer; retry connection
+ * failures and 503 (idempotent calls only) within the call's time budget.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Dispatcher } from 'undici';
+import { JSON_CONTENT_TYPE, MSGPACK_CONTENT_TYPE, isPlainJson, mediaType } from '../codec';
+import { packMsgpack, unpackMsgpack } from '../codec/msgpack';
+import { RemoteError, TurboliftCallError } from '../errors';
+import type { CallTarget } from './pools';
+import { backoffDelay, errorCode, isConnectionFailure, isTimeout } from './retry';
+
+export interface CallPolicy {
+  fnName: string;
+  idempotent: boolean;
+  timeoutMs: number;
+  retries: number;
+}
+
+// Shared, never mutated: no per-call header objects.
+const JSON_HEADERS = { 'content-type': JSON_CONTENT_TYPE };
+const MSGPACK_HEADERS = { 'content-type': MSGPACK_CONTENT_TYPE };
+
+export async function callRemote(target: CallTarget, policy: CallPolicy, args: unknown[]): Promise<unknown> {
+  const { fnName } = policy;
+  let body: string | Buffer;
+  let headers: typeof JSON_HEADERS | typeof MSGPACK_HEADERS;
+  try {
+    if (isPlainJson(args)) {
+      body = JSON.stringify(args);
+      headers = JSON_HEADERS;
+    } else {
+      body = packMsgpack(args);
+      headers = MSGPACK_HEADERS;
+    }
+  } catch (error) {
+    throw new TurboliftCallError({ code: 'TL_ENCODE_FAILED', fnName, reason: `cannot encode the arguments: ${(error as Error).message}`, cause: error });
+  }
+
+  const deadline = Date.now() + policy.timeoutMs;
+  const maxAttempts = policy.idempotent ? policy.retries + 1 : 1;
+  for (let attempt = 1; ; attempt++) {
+    const remaining = deadline - Date.now();
+    let response: Dispatcher.ResponseData;
+    try {
+      if (remaining <= 0) throw Object.assign(new Error('time budget used up'), { code: 'UND_ERR_HEADERS_TIMEOUT' });
+      response = await target.pool.request({
+        method: 'POST',
+        path: target.path,
+        headers,
+        body,
+        headersTimeout: remaining,
+        bodyTimeout: remaining,
+      });
+    } catch (error) {
+      if (isTimeout(error)) throw timedOut(target, policy, attempt, error);
+      const retryable = isConnectionFailure(error);
+      if (retryable && attempt < maxAttempts && (await waitBeforeRetry(attempt, deadline))) continue;
+      throw new TurboliftCallError({
+        code: 'TL_CONNECTION_FAILED',
+        fnName,
+        url: target.url,
+        reason: `${retryable ? 'cannot reach the service' : 'request failed'}: ${describeError(error)}`,
+        attempts: attempt,
+        cause: error,
+      });
+    }
+
+    const { statusCode } = response;
+    if (statusCode === 200) {
+      try {
+        return await readResult(response);
+      } catch (error) {
+        if (isTimeout(error)) throw timedOut(target, policy, attempt, error);
+        if (error instanceof TurboliftCallError) throw error;
+        const code = isConnectionFailure(error) ? 'TL_CONNECTION_FAILED' : 'TL_BAD_RESPONSE';
+        throw new TurboliftCallError({ code, fnName, url: target.url, reason: `cannot read the result: ${describeError(error)}`, attempts: attempt, cause: error });
+      }
+    }
+    if (statusCode === 503) {
+      await response.body.dump();
+      if (attempt < maxAttempts && (await waitBeforeRetry(attempt, deadline))) continue;
+      throw new TurboliftCallError({
+        code: 'TL_SERVICE_UNAVAILABLE',
+        fnName,
+        url: target.url,
+        reason: 'service unavailable (503: starting or shutting down)',
+        statusCode,
+        attempts: attempt,
+      });
+    }
+    throw await failureFromResponse(target, fnName, response, attempt);
+  }
+
+  function timedOut(target: CallTarget, policy: CallPolicy, attempt: number, cause: unknown): TurboliftCallError {
+    return new TurboliftCallError({
+      code: 'TL_TIMEOUT',
+      fnName: policy.fnName,
+      url: target.url,
+      reason: `no response within ${policy.timeoutMs} ms (timeoutMs)`,
+      attempts: attempt,
+      cause,
+    });
+  }
+}
+
+async function readResult(response: Dispatcher.ResponseData): Promise<unknown> {
+  const type = mediaType(response.headers['content-type'] as string | undefined);
+  if (type === JSON_CONTENT_TYPE) return JSON.parse(await response.body.text());
+  if (type === MSGPACK_CONTENT_TYPE) return unpackMsgpack(Buffer.from(await response.body.arrayBuffer()));
+  await response.body.dump();
+  throw new TypeError(`unexpected content type "${type || '(none)'}"`);
+}
+
+/** Sleeps before the next attempt; false when the time budget would not allow another attempt. */
+async function waitBeforeRetry(attempt: number, deadline: number): Promise<boolean> {
+  const delay = backoffDelay(attempt - 1);
+  if (Date.now() + delay >= deadline) return false;
+  await sleep(delay);
+  return true;
+}
+
+interface WireError {
+  code?: string;
+  message?: string;
+  name?: string;
+  stack?: string;
+}
+
+async function failureFromResponse(target: CallTarget, fnName: string, response: Dispatcher.ResponseData, attempts: number): Promise<Error> {
+  const { statusCode } = response;
+  let text = '';
+  try {
+    text = await response.body.text();
+  } catch {
+    // the reason stays the status alone
+  }
+  let wire: WireError | undefined;
+  try {
+    wire = (JSON.parse(text) as { error?: WireError }).error;
+  } catch {
+    // not one of our error bodies (a proxy, another server on that port...)
+  }
+  if (statusCode === 500 && wire?.code === 'TL_FUNCTION_THREW') {
+    return new RemoteError({ fnName, url: target.url, remoteName: wire.name ?? 'Error', message: wire.message ?? '', remoteStack: wire.stack });
+  }
+  const reason = wire?.code
+    ? `${statusCode} ${wire.code}: ${wire.message ?? ''}`
+    : `unexpected HTTP ${statusCode}${text ? `: ${text.slice(0, 200)}` : ''}`;
+  return new TurboliftCallError({
+    code: statusCode >= 400 && statusCode < 500 ? 'TL_REJECTED' : wire?.code ? 'TL_SERVICE_ERROR' : 'TL_BAD_RESPONSE',
+    fnName,
+    url: target.url,
+    reason,
+    statusCode,
+    remoteCode: wire?.code,
+    attempts,
+  });
+}
+
+function describeError(error: unknown): string {
+  const code = errorCode(error);
+  const message = error instanceof Error ? error.message : String(error);
+  return code && !message.includes(code) ? `${code} ${message}`.trim() : message || code || 'unknown error';
+}

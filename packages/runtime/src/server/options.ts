@@ -1,0 +1,89 @@
+/**
+ * Service options and their environment variables, normalised once at the edge.
+ */
+import { normalizeArity, type ArityOption, type ArityRange } from './arity';
+
+export interface ServeOptions {
+  /** The function's name in logs and errors; default `fn.name`. */
+  name?: string;
+  /** Interface to listen on; default `$HOST`, else 127.0.0.1. */
+  host?: string;
+  /** Port; default `$PORT`, else 8080. 0 picks a free port. */
+  port?: number;
+  /** Largest request body in bytes; default `$TURBOLIFT_BODY_LIMIT` (bytes, or with kb/mb/gb), else 16 MiB. */
+  bodyLimit?: number;
+  /** Accepted argument counts: a count or `{ min, max }`. Default: see `normalizeArity`. */
+  arity?: ArityOption;
+  /** Send the stack of a thrown error to the caller; default `$TURBOLIFT_REMOTE_STACK === '1'`. */
+  remoteStack?: boolean;
+  /**
+   * After SIGTERM, keep serving (unready) for up to this long so that callers stop routing here first;
+   * default `$TURBOLIFT_DRAIN_MS`, else 5000 inside Kubernetes and 0 elsewhere.
+   */
+  drainMs?: number;
+  /** End the drain window early once no call has arrived for this long; default `$TURBOLIFT_DRAIN_QUIET_MS`, else 2000. */
+  drainQuietMs?: number;
+  /**
+   * `serve` only: handle SIGTERM/SIGINT, exit 0 after draining and exit 1 when it cannot listen.
+   * Default true; set false to embed the service in a process you manage.
+   */
+  manageProcess?: boolean;
+  /** fastify's logger option; default false (the service logs its own few lines). */
+  logger?: boolean | Record<string, unknown>;
+}
+
+export interface NormalizedServeOptions {
+  name: string;
+  host: string;
+  port: number;
+  bodyLimit: number;
+  arity: ArityRange;
+  remoteStack: boolean;
+  drainMs: number;
+  drainQuietMs: number;
+  manageProcess: boolean;
+  logger: boolean | Record<string, unknown>;
+}
+
+const MIB = 1024 * 1024;
+
+export function normalizeServeOptions(
+  fn: (...args: never[]) => unknown,
+  options: ServeOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
+): NormalizedServeOptions {
+  if (typeof fn !== 'function') throw new TypeError(`serve: expected a function, got ${typeof fn}`);
+  const name = options.name || fn.name || 'anonymous';
+  const inKubernetes = Boolean(env.KUBERNETES_SERVICE_HOST);
+  return {
+    name,
+    host: options.host ?? (env.HOST || '127.0.0.1'),
+    port: options.port ?? envInteger(env, 'PORT', 8080, 0, 65535),
+    bodyLimit: options.bodyLimit ?? envBytes(env, 'TURBOLIFT_BODY_LIMIT', 16 * MIB),
+    arity: normalizeArity(fn, options.arity, name),
+    remoteStack: options.remoteStack ?? env.TURBOLIFT_REMOTE_STACK === '1',
+    drainMs: options.drainMs ?? envInteger(env, 'TURBOLIFT_DRAIN_MS', inKubernetes ? 5000 : 0, 0, Number.MAX_SAFE_INTEGER),
+    drainQuietMs: options.drainQuietMs ?? envInteger(env, 'TURBOLIFT_DRAIN_QUIET_MS', 2000, 0, Number.MAX_SAFE_INTEGER),
+    manageProcess: options.manageProcess ?? true,
+    logger: options.logger ?? false,
+  };
+}
+
+function envInteger(env: NodeJS.ProcessEnv, key: string, fallback: number, min: number, max: number): number {
+  const raw = env[key];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) throw new TypeError(`${key}="${raw}" must be an integer from ${min} to ${max}`);
+  return value;
+}
+
+const UNITS: Record<string, number> = { '': 1, b: 1, kb: 1024, k: 1024, mb: MIB, m: MIB, gb: 1024 * MIB, g: 1024 * MIB };
+
+export function envBytes(env: NodeJS.ProcessEnv, key: string, fallback: number): number {
+  const raw = env[key];
+  if (raw === undefined || raw === '') return fallback;
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(raw);
+  const unit = match ? UNITS[match[2].toLowerCase()] : undefined;
+  if (!match || unit === undefined) throw new TypeError(`${key}="${raw}" must be a size in bytes, e.g. 1048576, 512kb or 16mb`);
+  return Math.floor(Number(match[1]) * unit);
+}

@@ -1,0 +1,81 @@
+/**
+ * `serve(fn)`: the entry point of a lifted service's main.ts. Listens, reports one line, and on
+ * SIGTERM/SIGINT drains: unready at once, keeps serving through the drain window, lets calls in
+ * flight finish, closes keep-alive connections, exits 0.
+ */
+import type { FastifyInstance } from 'fastify';
+import { normalizeServeOptions, type ServeOptions } from './options';
+import { buildService, type ServedFunction } from './service';
+
+export interface RunningService {
+  /** The fastify instance. */
+  app: FastifyInstance;
+  /** `http://host:port` the service listens on. */
+  url: string;
+  port: number;
+  /** Drain and close, as on SIGTERM (without exiting the process). Idempotent. */
+  shutdown(): Promise<void>;
+}
+
+/** Builds the service without listening: for tests with `app.inject` or to add routes. */
+export function createService(fn: ServedFunction, options: ServeOptions = {}): FastifyInstance {
+  return buildService(fn, normalizeServeOptions(fn, options)).app;
+}
+
+export async function serve(fn: ServedFunction, options: ServeOptions = {}): Promise<RunningService> {
+  const normalized = normalizeServeOptions(fn, options);
+  const { app, lifecycle } = buildService(fn, normalized);
+  const { name, manageProcess } = normalized;
+
+  let shuttingDown: Promise<void> | undefined;
+  const shutdown = () =>
+    (shuttingDown ??= (async () => {
+      lifecycle.startDraining();
+      if (normalized.drainMs > 0) {
+        log(`${name} draining: unready, serving for up to ${normalized.drainMs} ms (less after ${normalized.drainQuietMs} ms without calls)`);
+        await lifecycle.drainWindow(normalized.drainMs, normalized.drainQuietMs);
+      }
+      // Waits for calls in flight; idle keep-alive connections are closed.
+      await app.close();
+      log(`${name} stopped`);
+    })());
+
+  try {
+    await app.listen({ host: normalized.host, port: normalized.port });
+  } catch (error) {
+    const reason = `${name} cannot listen on ${normalized.host}:${normalized.port}: ${(error as Error).message}`;
+    if (!manageProcess) throw new Error(reason, { cause: error });
+    process.stderr.write(`${reason}\n`);
+    process.exit(1);
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : normalized.port;
+  const url = `http://${formatHost(normalized.host)}:${port}`;
+  log(`${name} listening on ${url}`);
+
+  if (manageProcess) {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      // A second signal means "now": skip the drain.
+      if (++signals > 1) process.exit(signal === 'SIGINT' ? 130 : 143);
+      shutdown().then(
+        () => process.exit(0),
+        (error: Error) => {
+          process.stderr.write(`${name} failed to shut down cleanly: ${error.message}\n`);
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  }
+  return { app, url, port, shutdown };
+}
+
+function formatHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+function log(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
