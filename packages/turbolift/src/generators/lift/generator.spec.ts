@@ -474,6 +474,18 @@ describe('turbolift:lift workspace handling', () => {
     expect(typeErrors(tree)).toEqual([]);
   });
 
+  it('follows namespace imports of project files and enums', async () => {
+    tree.write(`${src}/units.ts`, `export const KM = 1000;\nexport const MILE = 1609;\nexport enum Unit {\n  Km,\n  Mile,\n}\n`);
+    tree.write(`${src}/convert.ts`, `import * as units from './units';\n/** @lift */\nexport function toMeters(value: number, unit: units.Unit): number {\n  return value * (unit === units.Unit.Km ? units.KM : units.MILE);\n}\n`);
+    await liftGenerator(tree, { fn: 'toMeters', skipFormat: true });
+    expect(read(tree, 'libs/lifted/to-meters/src/lib/convert.ts')).toContain(`import * as units from './units';`);
+    const units = read(tree, 'libs/lifted/to-meters/src/lib/units.ts');
+    expect(units).toContain('export const KM = 1000;');
+    expect(units).toContain('export enum Unit');
+    expect(read(tree, `${src}/convert.ts`)).toContain('export function toMeters(value: number, unit: units.Unit): Promise<number> {');
+    expect(typeErrors(tree)).toEqual([]);
+  });
+
   it('says which name it could not find', async () => {
     await expect(liftGenerator(tree, { fn: 'nope', skipFormat: true })).rejects.toThrow(/no function named nope is marked/);
   });
