@@ -1,11 +1,14 @@
 /**
  * The endpoints file (`.turbolift/endpoints.json`, shape `{"endpoints": {"<function>": "<url>"}}`) that
- * lifted stubs read in distributed mode. Several `serve` tasks start at once, so every change is a
- * read-merge-write under a lock file, written to a temporary file and renamed into place.
- * Synchronous on purpose: unregistering must also work from a process 'exit' handler.
+ * lifted stubs read in distributed mode. Registering and unregistering use @turbolift/runtime's
+ * functions, so the file has one writer implementation for services and stubs alike.
+ * `updateEndpointsFile` (for other changes, e.g. deploy-k8s) takes the same lock file (`<file>.lock`),
+ * then writes a temporary file and renames it into place. Synchronous on purpose: unregistering must
+ * also work from a process 'exit' handler.
  */
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { registerEndpoint as runtimeRegisterEndpoint, unregisterEndpoint as runtimeUnregisterEndpoint } from '@turbolift/runtime';
 
 export interface EndpointsDocument {
   endpoints: Record<string, string>;
@@ -96,10 +99,10 @@ export function updateEndpointsFile(file: string, change: (document: EndpointsDo
 }
 
 export function registerEndpoint(file: string, name: string, url: string): void {
-  updateEndpointsFile(file, (document) => withEndpoint(document, name, url));
+  runtimeRegisterEndpoint(file, name, url);
 }
 
+/** Removes the entry only while it still names this URL. */
 export function unregisterEndpoint(file: string, name: string, url: string): void {
-  if (!existsSync(file)) return;
-  updateEndpointsFile(file, (document) => withoutEndpoint(document, name, url));
+  runtimeUnregisterEndpoint(file, name, url);
 }
