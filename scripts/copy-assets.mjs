@@ -3,7 +3,8 @@ import { cpSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const packages = ['packages/turbolift', 'packages/runtime'];
-const isAsset = (file) => file.endsWith('.json') || file.includes('/files/');
+// Hand-written .d.ts files (executor schemas) are referenced by the compiled typings, so they travel too.
+const isAsset = (file) => file.endsWith('.json') || file.endsWith('.d.ts') || file.includes('/files/');
 
 function copyAssets(srcDir, outDir) {
   for (const entry of readdirSync(srcDir)) {
