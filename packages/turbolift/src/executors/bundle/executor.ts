@@ -28,7 +28,7 @@ export default async function bundleExecutor(options: BundleExecutorOptions, con
     });
     const result = await bundleService(input, bundlePackageName(projectName));
     if (context.isVerbose) for (const warning of result.warnings) console.warn(`bundle: ${warning}`);
-    const externals = result.externals.map((pkg) => (pkg.version ? `${pkg.name}@${pkg.version}` : `${pkg.name} (optional, absent)`));
+    const externals = result.externals.map((pkg) => `${pkg.name}${pkg.version ? `@${pkg.version}` : ''}${pkg.optional ? ` (optional${pkg.version ? '' : ', absent'})` : ''}`);
     console.log(
       `bundle: ${relative(context.root, result.outfile)} ${kilobytes(result.bytes)} from ${result.inputs.length} files` +
         (externals.length > 0 ? `; external: ${externals.join(', ')}` : ''),
