@@ -7,11 +7,11 @@ import { run } from './run';
  * The real parts the suites need. `npm test` starts them once (scripts/test.mjs) and exports where they are;
  * a suite run on its own starts them here, and the global teardown stops only what this file started.
  */
-const startedMarker = join(e2eRoot, 'infra-started-by-e2e.json');
+const startedMarker = () => join(e2eRoot(), 'infra-started-by-e2e.json');
 
 function markStarted(piece: string): void {
-  const started: string[] = existsSync(startedMarker) ? JSON.parse(readFileSync(startedMarker, 'utf8')) : [];
-  if (!started.includes(piece)) writeFileSync(startedMarker, JSON.stringify([...started, piece]));
+  const started: string[] = existsSync(startedMarker()) ? JSON.parse(readFileSync(startedMarker(), 'utf8')) : [];
+  if (!started.includes(piece)) writeFileSync(startedMarker(), JSON.stringify([...started, piece]));
 }
 
 /** Docker engine + image registry on 127.0.0.1:5000 + the local Node base image. */
@@ -36,10 +36,10 @@ export function ensureCluster(): string {
 }
 
 export function stopInfrastructure(): void {
-  if (!existsSync(startedMarker)) return;
-  const started: string[] = JSON.parse(readFileSync(startedMarker, 'utf8'));
+  if (!existsSync(startedMarker())) return;
+  const started: string[] = JSON.parse(readFileSync(startedMarker(), 'utf8'));
   for (const piece of [...started].reverse()) {
     run('bash', [join(repoRoot, `tools/${piece}/down.sh`)], { cwd: repoRoot, expectFailure: false, timeoutMs: 5 * 60 * 1000 });
   }
-  rmSync(startedMarker, { force: true });
+  rmSync(startedMarker(), { force: true });
 }

@@ -8,10 +8,10 @@ export const workspaceScope = '@acme';
 
 /** Packs the plugin and the runtime as a user would receive them (npm pack of the built packages). */
 export function packPlugin(): string[] {
-  rmSync(tarballDir, { recursive: true, force: true });
-  mkdirSync(tarballDir, { recursive: true });
-  run('npm', ['pack', '--pack-destination', tarballDir, '-w', 'packages/runtime', '-w', 'packages/turbolift'], { cwd: repoRoot });
-  return readdirSync(tarballDir).map((file) => join(tarballDir, file));
+  rmSync(tarballDir(), { recursive: true, force: true });
+  mkdirSync(tarballDir(), { recursive: true });
+  run('npm', ['pack', '--pack-destination', tarballDir(), '-w', 'packages/runtime', '-w', 'packages/turbolift'], { cwd: repoRoot });
+  return readdirSync(tarballDir()).map((file) => join(tarballDir(), file));
 }
 
 /**
@@ -20,29 +20,29 @@ export function packPlugin(): string[] {
  */
 export function createTemplateWorkspace(): string {
   const tarballs = packPlugin();
-  rmSync(templateDir, { recursive: true, force: true });
-  mkdirSync(dirname(templateDir), { recursive: true });
+  rmSync(templateDir(), { recursive: true, force: true });
+  mkdirSync(dirname(templateDir()), { recursive: true });
   run(
     join(repoRoot, 'node_modules/.bin/create-nx-workspace'),
     ['acme', '--preset=ts', '--nxCloud=skip', '--no-interactive', '--packageManager=npm', '--skipGit=false'],
-    { cwd: e2eRoot, timeoutMs: 5 * 60 * 1000 },
+    { cwd: e2eRoot(), timeoutMs: 5 * 60 * 1000 },
   );
-  cpSync(join(e2eRoot, 'acme'), templateDir, { recursive: true, verbatimSymlinks: true });
-  rmSync(join(e2eRoot, 'acme'), { recursive: true, force: true });
+  cpSync(join(e2eRoot(), 'acme'), templateDir(), { recursive: true, verbatimSymlinks: true });
+  rmSync(join(e2eRoot(), 'acme'), { recursive: true, force: true });
   run('npm', ['install', '--no-audit', '--no-fund', '-D', ...tarballs, `@nx/node@${nxVersion}`, 'esbuild@^0.25.9'], {
-    cwd: templateDir,
+    cwd: templateDir(),
     timeoutMs: 5 * 60 * 1000,
   });
-  commitAll(templateDir, 'Install turbolift');
-  return templateDir;
+  commitAll(templateDir(), 'Install turbolift');
+  return templateDir();
 }
 
 /** A private copy of the template workspace for one test. */
 export function copyWorkspace(name: string): string {
-  if (!existsSync(join(templateDir, 'nx.json'))) throw new Error(`no template workspace at ${templateDir}: the e2e global setup makes it`);
-  const target = join(e2eRoot, name);
+  if (!existsSync(join(templateDir(), 'nx.json'))) throw new Error(`no template workspace at ${templateDir()}: the e2e global setup makes it`);
+  const target = join(e2eRoot(), name);
   rmSync(target, { recursive: true, force: true });
-  cpSync(templateDir, target, { recursive: true, verbatimSymlinks: true });
+  cpSync(templateDir(), target, { recursive: true, verbatimSymlinks: true });
   return target;
 }
 
