@@ -2,7 +2,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createNodes, createNodesV2, createServiceTargets, SERVICE_TAG } from './create-nodes';
+import { createNodes, createNodesV2, createServiceTargets, packagesInLockfile, SERVICE_TAG } from './create-nodes';
 import type { CreateNodesContextV2 } from '@nx/devkit';
 
 const marker = { function: 'compressAll', library: '@acme/lifted-compress-all', main: 'src/main.ts', port: 4310 };
@@ -47,12 +47,22 @@ describe('createServiceTargets', () => {
   });
 
   it('falls back to the default named input when the workspace has no production input', () => {
-    const bare = createServiceTargets('svc', marker, undefined, { hasProductionInput: false, hasLockfile: true });
+    const bare = createServiceTargets('svc', marker, undefined, { hasProductionInput: false, lockedPackages: ['esbuild', 'turbolift'] });
     expect(bare.build.inputs?.slice(0, 2)).toEqual(['default', '^default']);
   });
 
-  it('hashes external packages only when a lockfile lets Nx find them', () => {
-    const noLockfile = createServiceTargets('svc', marker, undefined, { hasProductionInput: true, hasLockfile: false });
+  it('finds packages in npm, pnpm and yarn lockfiles, not inside longer names', () => {
+    expect(packagesInLockfile('{"packages":{"node_modules/esbuild": {}}}', ['esbuild', 'turbolift'])).toEqual(['esbuild']);
+    expect(packagesInLockfile("packages:\n  /turbolift@0.1.0:\n  esbuild@0.25.9:\n", ['esbuild', 'turbolift'])).toEqual(['esbuild', 'turbolift']);
+    expect(packagesInLockfile('"turbolift@^0.1.0":\n  version "0.1.0"\n', ['turbolift'])).toEqual(['turbolift']);
+    expect(packagesInLockfile('{"packages":{"node_modules/@types/esbuild-x": {}, "node_modules/xesbuild": {}}} xesbuild@1', ['esbuild'])).toEqual([]);
+  });
+
+  it('hashes external packages only when the lockfile lets Nx find them', () => {
+    const onlyEsbuild = createServiceTargets('svc', marker, undefined, { hasProductionInput: true, lockedPackages: ['esbuild'] });
+    expect(onlyEsbuild.build.inputs).toEqual(['production', '^production', { externalDependencies: ['esbuild'] }]);
+    expect(onlyEsbuild['build-image'].inputs).toEqual(['production', '^production', { env: 'DOCKER_HOST' }]);
+    const noLockfile = createServiceTargets('svc', marker, undefined, { hasProductionInput: true, lockedPackages: [] });
     expect(noLockfile.build.inputs).toEqual(['production', '^production']);
     expect(noLockfile['build-image'].inputs).toEqual(['production', '^production', { env: 'DOCKER_HOST' }]);
     expect(targets['build-image'].inputs).toEqual(['production', '^production', { externalDependencies: ['turbolift'] }, { env: 'DOCKER_HOST' }]);
@@ -98,6 +108,15 @@ describe('createNodesV2', () => {
     // No project.json or package.json: the folder names the project.
     expect(projects['apps/lifted/b-service'].name).toBe('b-service');
     expect(projects['apps/lifted/b-service'].targets.build.options.main).toBe('apps/lifted/b-service/src/main.ts');
+  });
+
+  it('hashes esbuild for the bundle when the workspace lockfile lists it', async () => {
+    const root = workspaceWith({
+      'package-lock.json': JSON.stringify({ lockfileVersion: 3, packages: { '': {}, 'node_modules/esbuild': { version: '0.25.12' } } }),
+      'svc/turbolift.json': JSON.stringify({ function: 'f' }),
+    });
+    const [[, result]] = await createNodesV2[1](['svc/turbolift.json'], {}, context(root));
+    expect(result.projects?.svc.targets?.build.inputs).toEqual(['production', '^production', { externalDependencies: ['esbuild'] }]);
   });
 
   it('names the marker file when it is wrong', async () => {

@@ -47,15 +47,33 @@ export interface WorkspaceFacts {
   /** The workspace defines the `production` named input (most do; a bare workspace only has `default`). */
   hasProductionInput: boolean;
   /**
-   * Nx hashes external dependencies from the lockfile; without one it cannot find them and refuses to
-   * run the task, so those inputs are only added when a lockfile exists.
+   * Packages the workspace's lockfile lists. Nx hashes external dependencies from the lockfile and
+   * refuses to run a task naming one it cannot find there, so only these become inputs.
    */
-  hasLockfile: boolean;
+  lockedPackages: readonly string[];
 }
 
-const DEFAULT_FACTS: WorkspaceFacts = { hasProductionInput: true, hasLockfile: true };
+/** Packages whose versions change what the targets produce. */
+export const HASHED_PACKAGES = ['esbuild', 'turbolift'];
 
-const LOCKFILES = ['package-lock.json', 'yarn.lock', 'pnpm-lock.yaml', 'bun.lock', 'bun.lockb'];
+const DEFAULT_FACTS: WorkspaceFacts = { hasProductionInput: true, lockedPackages: HASHED_PACKAGES };
+
+const LOCKFILES = ['package-lock.json', 'pnpm-lock.yaml', 'yarn.lock', 'bun.lock'];
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Which of `names` a lockfile's text lists (npm `node_modules/<name>"`, yarn/pnpm/bun `<name>@`). */
+export function packagesInLockfile(lockfileText: string, names: readonly string[]): string[] {
+  return names.filter((name) => {
+    const escaped = escapeRegExp(name);
+    return new RegExp(`node_modules/${escaped}"|(^|[\\s"'/])${escaped}@`, 'm').test(lockfileText);
+  });
+}
+
+function readLockedPackages(workspaceRoot: string): string[] {
+  const lockfile = LOCKFILES.map((file) => join(workspaceRoot, file)).find((file) => existsSync(file));
+  return lockfile ? packagesInLockfile(readFileSync(lockfile, 'utf8'), HASHED_PACKAGES) : [];
+}
 
 /** The targets of one lifted service. */
 export function createServiceTargets(
@@ -66,7 +84,10 @@ export function createServiceTargets(
 ): Record<string, TargetConfiguration> {
   const names = normalizePluginOptions(pluginOptions);
   const sourceInputs = workspace.hasProductionInput ? ['production', '^production'] : ['default', '^default'];
-  const externalInputs = (packages: string[]) => (workspace.hasLockfile ? [{ externalDependencies: packages }] : []);
+  const externalInputs = (packages: string[]) => {
+    const locked = packages.filter((name) => workspace.lockedPackages.includes(name));
+    return locked.length > 0 ? [{ externalDependencies: locked }] : [];
+  };
   const bundleDir = bundleOutputPath(projectRoot);
   const main = join(projectRoot, marker.main).split('\\').join('/');
 
@@ -147,13 +168,18 @@ export function createServiceNodes(
   };
 }
 
-function createNodesForMarker(markerFile: string, options: TurboliftPluginOptions | undefined, context: CreateNodesContextV2): CreateNodesResult {
+function createNodesForMarker(
+  markerFile: string,
+  options: TurboliftPluginOptions | undefined,
+  context: CreateNodesContextV2,
+  lockedPackages: readonly string[],
+): CreateNodesResult {
   const projectRoot = dirname(markerFile);
   const absoluteRoot = join(context.workspaceRoot, projectRoot);
   const hasManifest = existsSync(join(absoluteRoot, 'project.json')) || existsSync(join(absoluteRoot, 'package.json'));
   return createServiceNodes(markerFile, readFileSync(join(context.workspaceRoot, markerFile), 'utf8'), options, {
     hasProductionInput: Boolean(context.nxJsonConfiguration?.namedInputs?.production),
-    hasLockfile: LOCKFILES.some((file) => existsSync(join(context.workspaceRoot, file))),
+    lockedPackages,
     // A project needs a name; project.json or package.json give one, a lone marker falls back to its folder.
     projectNameIfNoManifest: hasManifest ? undefined : projectRoot.split('/').pop(),
   });
@@ -161,7 +187,11 @@ function createNodesForMarker(markerFile: string, options: TurboliftPluginOption
 
 export const createNodesV2: CreateNodesV2<TurboliftPluginOptions> = [
   MARKER_GLOB,
-  (configFiles, options, context) => createNodesFromFiles(createNodesForMarker, configFiles, options ?? {}, context),
+  (configFiles, options, context) => {
+    // Read once for all markers: the lockfile can be large.
+    const lockedPackages = configFiles.length > 0 ? readLockedPackages(context.workspaceRoot) : [];
+    return createNodesFromFiles((file, opts, ctx) => createNodesForMarker(file, opts, ctx, lockedPackages), configFiles, options ?? {}, context);
+  },
 ];
 
 /** Nx 22 reads `createNodes` with the same (v2) signature; both names are exported for Nx 21 and 22. */
