@@ -40,19 +40,7 @@ export async function serve(fn: ServedFunction, options: ServeOptions = {}): Pro
       log(`${name} stopped`);
     })());
 
-  try {
-    await app.listen({ host: normalized.host, port: normalized.port });
-  } catch (error) {
-    const reason = `${name} cannot listen on ${normalized.host}:${normalized.port}: ${(error as Error).message}`;
-    if (!manageProcess) throw new Error(reason, { cause: error });
-    process.stderr.write(`${reason}\n`);
-    process.exit(1);
-  }
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : normalized.port;
-  const url = `http://${formatHost(normalized.host)}:${port}`;
-  log(`${name} listening on ${url}`);
-
+  // Handlers first: a supervisor may signal as soon as it reads the "listening" line.
   if (manageProcess) {
     let signals = 0;
     const onSignal = (signal: NodeJS.Signals) => {
@@ -69,6 +57,19 @@ export async function serve(fn: ServedFunction, options: ServeOptions = {}): Pro
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   }
+  try {
+    await app.listen({ host: normalized.host, port: normalized.port });
+  } catch (error) {
+    const reason = `${name} cannot listen on ${normalized.host}:${normalized.port}: ${(error as Error).message}`;
+    if (!manageProcess) throw new Error(reason, { cause: error });
+    process.stderr.write(`${reason}\n`);
+    process.exit(1);
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : normalized.port;
+  const url = `http://${formatHost(normalized.host)}:${port}`;
+  log(`${name} listening on ${url}`);
+
   return { app, url, port, shutdown };
 }
 

@@ -1,0 +1,102 @@
+// Endpoint discovery order: env var, then the endpoints file, then the in-cluster service name.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { clearEndpointsCache, constantCase, endpointEnvVar, findEndpoint, resolveEndpoint } from './endpoints';
+import { registerEndpoint, unregisterEndpoint } from './endpoints-file';
+
+const target = { service: 'compress-all-service' };
+
+describe('endpoint discovery', () => {
+  let root: string;
+  let nested: string;
+  let file: string;
+  beforeEach(() => {
+    clearEndpointsCache();
+    root = mkdtempSync(join(tmpdir(), 'turbolift-endpoints-'));
+    nested = join(root, 'apps', 'web', 'src');
+    mkdirSync(nested, { recursive: true });
+    file = join(root, '.turbolift', 'endpoints.json');
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  it('names the env var in CONSTANT_CASE', () => {
+    expect(endpointEnvVar('compressAll')).toBe('TURBOLIFT_COMPRESS_ALL_URL');
+    expect(constantCase('parseHTTPResponse')).toBe('PARSE_HTTP_RESPONSE');
+    expect(constantCase('toUtf8String')).toBe('TO_UTF8_STRING');
+    expect(constantCase('add')).toBe('ADD');
+  });
+
+  it('prefers the env var, then the file, then the cluster', () => {
+    registerEndpoint(file, 'compressAll', 'http://127.0.0.1:4310');
+    const cluster = { KUBERNETES_SERVICE_HOST: '10.0.0.1', TURBOLIFT_NAMESPACE: 'shop' };
+    expect(findEndpoint('compressAll', target, { ...cluster, TURBOLIFT_COMPRESS_ALL_URL: 'http://127.0.0.1:9999' }, nested)).toEqual({
+      url: 'http://127.0.0.1:9999',
+      source: 'env',
+      from: 'TURBOLIFT_COMPRESS_ALL_URL',
+    });
+    expect(findEndpoint('compressAll', target, cluster, nested)).toEqual({ url: 'http://127.0.0.1:4310', source: 'file', from: file });
+    expect(findEndpoint('compressAll', target, cluster, root)).toMatchObject({ source: 'file' });
+    expect(findEndpoint('otherFn', target, cluster, nested)).toEqual({
+      url: 'http://compress-all-service.shop.svc:80',
+      source: 'cluster',
+      from: 'KUBERNETES_SERVICE_HOST',
+    });
+  });
+
+  it('uses $TURBOLIFT_ENDPOINTS instead of searching', () => {
+    const elsewhere = join(root, 'elsewhere.json');
+    writeFileSync(elsewhere, JSON.stringify({ endpoints: { compressAll: 'http://127.0.0.1:5000' } }));
+    registerEndpoint(file, 'compressAll', 'http://127.0.0.1:4310');
+    expect(resolveEndpoint('compressAll', target, { TURBOLIFT_ENDPOINTS: elsewhere }, nested)).toBe('http://127.0.0.1:5000');
+  });
+
+  it('picks the namespace from the option, then TURBOLIFT_NAMESPACE, else default', () => {
+    const env = { KUBERNETES_SERVICE_HOST: '10.0.0.1' };
+    expect(resolveEndpoint('f', { service: 's', namespace: 'team' }, { ...env, TURBOLIFT_NAMESPACE: 'shop' }, root)).toBe('http://s.team.svc:80');
+    expect(resolveEndpoint('f', { service: 's' }, { ...env, TURBOLIFT_NAMESPACE: 'shop' }, root)).toBe('http://s.shop.svc:80');
+    // This machine is no pod: no service account namespace file.
+    expect(resolveEndpoint('f', { service: 's' }, env, root)).toBe('http://s.default.svc:80');
+  });
+
+  it('sees the file change', async () => {
+    registerEndpoint(file, 'compressAll', 'http://127.0.0.1:4310');
+    expect(resolveEndpoint('compressAll', target, {}, nested)).toBe('http://127.0.0.1:4310');
+    registerEndpoint(file, 'compressAll', 'http://127.0.0.1:4999');
+    // The file is checked again at most every 200 ms.
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect(resolveEndpoint('compressAll', target, {}, nested)).toBe('http://127.0.0.1:4999');
+  });
+
+  it('says what to set when nothing is found', () => {
+    expect(() => resolveEndpoint('compressAll', target, {}, nested)).toThrow(
+      /no endpoint for compressAll in distributed mode: set TURBOLIFT_COMPRESS_ALL_URL, or start its service \(`nx serve compress-all-service` writes \.turbolift\/endpoints\.json\); no \.turbolift\/endpoints\.json in .* or above/,
+    );
+  });
+
+  it('names a broken endpoints file', () => {
+    mkdirSync(join(root, '.turbolift'));
+    writeFileSync(file, '{"endpoints": ');
+    expect(() => resolveEndpoint('compressAll', target, {}, nested)).toThrow(new RegExp(`^${file}: not valid JSON`));
+  });
+});
+
+describe('registerEndpoint / unregisterEndpoint', () => {
+  let root: string;
+  beforeEach(() => (root = mkdtempSync(join(tmpdir(), 'turbolift-endpoints-file-'))));
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  it('merges entries, keeps unknown keys and removes only a matching URL', () => {
+    const file = join(root, '.turbolift', 'endpoints.json');
+    registerEndpoint(file, 'a', 'http://127.0.0.1:1');
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), note: 'kept' }));
+    registerEndpoint(file, 'b', 'http://127.0.0.1:2');
+    unregisterEndpoint(file, 'a', 'http://127.0.0.1:9'); // replaced meanwhile by another start: keep
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ note: 'kept', endpoints: { a: 'http://127.0.0.1:1', b: 'http://127.0.0.1:2' } });
+    unregisterEndpoint(file, 'a', 'http://127.0.0.1:1');
+    unregisterEndpoint(file, 'b');
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ note: 'kept', endpoints: {} });
+    expect(readFileSync(join(root, '.turbolift', '.gitignore'), 'utf8')).toBe('*\n');
+  });
+});
