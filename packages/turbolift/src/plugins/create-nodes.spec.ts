@@ -2,7 +2,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createNodes, createNodesV2, createServiceTargets, packagesInLockfile, SERVICE_TAG } from './create-nodes';
+import { createNodes, createNodesV2, createServiceTargets, packagesInLockfile, recordConsistencyCommand, SERVICE_TAG } from './create-nodes';
 import type { CreateNodesContextV2 } from '@nx/devkit';
 
 const marker = { function: 'compressAll', library: '@acme/lifted-compress-all', main: 'src/main.ts', port: 4310 };
@@ -61,11 +61,17 @@ describe('createServiceTargets', () => {
   it('hashes external packages only when the lockfile lets Nx find them', () => {
     const onlyEsbuild = createServiceTargets('svc', marker, undefined, { hasProductionInput: true, lockedPackages: ['esbuild'] });
     expect(onlyEsbuild.build.inputs).toEqual(['production', '^production', { externalDependencies: ['esbuild'] }]);
-    expect(onlyEsbuild['build-image'].inputs).toEqual(['production', '^production', { env: 'DOCKER_HOST' }]);
+    expect(onlyEsbuild['build-image'].inputs).toEqual(['production', '^production', { env: 'DOCKER_HOST' }, { runtime: recordConsistencyCommand('svc') }]);
     const noLockfile = createServiceTargets('svc', marker, undefined, { hasProductionInput: true, lockedPackages: [] });
     expect(noLockfile.build.inputs).toEqual(['production', '^production']);
-    expect(noLockfile['build-image'].inputs).toEqual(['production', '^production', { env: 'DOCKER_HOST' }]);
-    expect(targets['build-image'].inputs).toEqual(['production', '^production', { externalDependencies: ['turbolift'] }, { env: 'DOCKER_HOST' }]);
+    expect(noLockfile['build-image'].inputs).toEqual(['production', '^production', { env: 'DOCKER_HOST' }, { runtime: recordConsistencyCommand('svc') }]);
+    expect(targets['build-image'].inputs).toEqual([
+      'production',
+      '^production',
+      { externalDependencies: ['turbolift'] },
+      { env: 'DOCKER_HOST' },
+      { runtime: `node -e "require('turbolift/record-consistency')" dist/apps/lifted/compress-all-service/image.json` },
+    ]);
   });
 });
 

@@ -75,6 +75,15 @@ function readLockedPackages(workspaceRoot: string): string[] {
   return lockfile ? packagesInLockfile(readFileSync(lockfile, 'utf8'), HASHED_PACKAGES) : [];
 }
 
+/**
+ * A cached image record is a claim about the engine and the registry. This hash input asks them: while the
+ * record on disk names an image that is really there it prints `consistent`, otherwise why not, so a record
+ * whose image was removed is a cache miss and build-image rebuilds instead of restoring a lie.
+ */
+export function recordConsistencyCommand(projectRoot: string): string {
+  return `node -e "require('turbolift/record-consistency')" ${join('dist', projectRoot, 'image.json').split('\\').join('/')}`;
+}
+
 /** The targets of one lifted service. */
 export function createServiceTargets(
   projectRoot: string,
@@ -117,7 +126,7 @@ export function createServiceTargets(
       executor: 'turbolift:build-image',
       cache: true,
       dependsOn: [names.buildTargetName],
-      inputs: [...sourceInputs, ...externalInputs(['turbolift']), { env: 'DOCKER_HOST' }],
+      inputs: [...sourceInputs, ...externalInputs(['turbolift']), { env: 'DOCKER_HOST' }, { runtime: recordConsistencyCommand(projectRoot) }],
       outputs: ['{workspaceRoot}/dist/{projectRoot}/image.json'],
       options: {},
       metadata: {
