@@ -10,10 +10,11 @@ const reports = join(tmpdir(), 'turbolift-test-reports');
 rmSync(reports, { recursive: true, force: true });
 mkdirSync(reports, { recursive: true });
 
-function step(title, command, args, env = {}) {
+/** Runs one step with its output shown as it comes; `capture` keeps stdout instead (the kubeconfig path). */
+function step(title, command, args, env = {}, capture = false) {
   console.log(`\n▶ ${title}`);
-  const result = spawnSync(command, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env }, encoding: 'utf8' });
-  process.stdout.write(result.stdout ?? '');
+  const stdio = ['ignore', capture ? 'pipe' : 'inherit', 'inherit'];
+  const result = spawnSync(command, args, { cwd: root, stdio, env: { ...process.env, ...env }, encoding: 'utf8' });
   return { ok: result.status === 0, stdout: result.stdout ?? '' };
 }
 
@@ -23,13 +24,20 @@ function counts(file, passedKey, failedKey) {
   return { passed: report[passedKey] ?? 0, failed: report[failedKey] ?? 0 };
 }
 
+const succeeds = (command, args) => spawnSync(command, args, { stdio: 'ignore', timeout: 15_000 }).status === 0;
+const clusterKubeconfig = join(process.env.TURBOLIFT_CLUSTER_STATE ?? '/tmp/turbolift-test-cluster', 'kubeconfig');
+// What was already running before the tests (a developer's own setup) is left running afterwards.
+const alreadyUp = {
+  infra: succeeds('docker', ['info']) && succeeds('curl', ['-sf', 'http://127.0.0.1:5000/v2/']),
+  cluster: existsSync(clusterKubeconfig) && succeeds('kubectl', ['--kubeconfig', clusterKubeconfig, 'get', '--raw', '/readyz']),
+};
 const keepInfra = process.env.TURBOLIFT_KEEP_INFRA === '1';
 const env = { TURBOLIFT_TEST_INFRA: 'up', TURBOLIFT_REQUIRE_CLUSTER: '1' };
 let exitCode = 1;
 try {
-  const infra = step('start Docker engine, registry and base image', 'bash', ['tools/test-infra/up.sh']);
+  const infra = step('start Docker engine, registry and base image', 'bash', ['tools/test-infra/up.sh'], {}, true);
   if (!infra.ok) throw new Error('tools/test-infra/up.sh failed');
-  const cluster = step('start the Kubernetes test cluster', 'bash', ['tools/test-cluster/up.sh']);
+  const cluster = step('start the Kubernetes test cluster', 'bash', ['tools/test-cluster/up.sh'], {}, true);
   if (!cluster.ok) throw new Error('tools/test-cluster/up.sh failed');
   env.TURBOLIFT_TEST_KUBECONFIG = cluster.stdout.trim().split('\n').pop().trim();
 
@@ -48,9 +56,7 @@ try {
   console.error(`\n${error.message}`);
   console.log('\ntests: 0 passed, 1 failed');
 } finally {
-  if (!keepInfra) {
-    step('stop the Kubernetes test cluster', 'bash', ['tools/test-cluster/down.sh']);
-    step('stop Docker engine and registry', 'bash', ['tools/test-infra/down.sh']);
-  }
+  if (!keepInfra && !alreadyUp.cluster) step('stop the Kubernetes test cluster', 'bash', ['tools/test-cluster/down.sh']);
+  if (!keepInfra && !alreadyUp.infra) step('stop Docker engine and registry', 'bash', ['tools/test-infra/down.sh']);
 }
 process.exit(exitCode);
