@@ -37,6 +37,8 @@ let exitCode = 1;
 try {
   const infra = step('start Docker engine, registry and base image', 'bash', ['tools/test-infra/up.sh'], {}, true);
   if (!infra.ok) throw new Error('tools/test-infra/up.sh failed');
+  // up.sh prints `export KEY=value` lines: where the engine, the registry and the base image are.
+  for (const [, key, value] of infra.stdout.matchAll(/^export (\w+)=(.*)$/gm)) env[key] = value.replace(/^(['"])(.*)\1$/, '$2');
   const cluster = step('start the Kubernetes test cluster', 'bash', ['tools/test-cluster/up.sh'], {}, true);
   if (!cluster.ok) throw new Error('tools/test-cluster/up.sh failed');
   env.TURBOLIFT_TEST_KUBECONFIG = cluster.stdout.trim().split('\n').pop().trim();
