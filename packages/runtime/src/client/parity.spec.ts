@@ -73,6 +73,16 @@ describe('codec parity: local vs distributed', () => {
     expect(isDeepStrictEqual(distributed.value, value)).toBe(true);
   });
 
+  it('keeps concurrent binary calls apart (request and response buffers are pooled)', async () => {
+    vi.stubEnv('TURBOLIFT_MODE', 'distributed');
+    vi.stubEnv('TURBOLIFT_ECHO_URL', service.url);
+    const payloads = Array.from({ length: 40 }, (_, i) => Buffer.alloc(1000 + i * 3000, i));
+    for (let round = 0; round < 3; round++) {
+      const results = await Promise.all(payloads.map((payload) => stub(payload)));
+      results.forEach((result, i) => expect((result.value as Buffer).equals(payloads[i])).toBe(true));
+    }
+  });
+
   it('gives Buffers back as Buffer, not as a plain Uint8Array', async () => {
     const result = await callIn('distributed', Buffer.from('bytes'));
     expect(result.isBuffer).toBe(true);

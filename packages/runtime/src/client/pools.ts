@@ -14,7 +14,7 @@ export interface CallTarget {
 }
 
 // Enough sockets for heavy fan-out; beyond it calls queue in the pool instead of opening more.
-const CONNECTIONS_PER_ORIGIN = 256;
+const CONNECTIONS_PER_ORIGIN = 64;
 
 const pools = new Map<string, Pool>();
 const targets = new Map<string, CallTarget>();

@@ -6,6 +6,7 @@ import { MSGPACK_CONTENT_TYPE, packMsgpack, unpackMsgpack } from './msgpack';
 import { isPlainJson } from './plain-json';
 
 export const JSON_CONTENT_TYPE = 'application/json';
+const JSON_WITH_CHARSET = 'application/json; charset=utf-8';
 export { MSGPACK_CONTENT_TYPE, isPlainJson };
 
 export interface Encoded {
@@ -32,6 +33,9 @@ export function decode(contentType: string | undefined, body: Uint8Array | strin
 
 export function mediaType(contentType: string | undefined): string {
   if (!contentType) return '';
+  // What our services send: skip the parsing.
+  if (contentType === JSON_WITH_CHARSET) return JSON_CONTENT_TYPE;
+  if (contentType === MSGPACK_CONTENT_TYPE) return MSGPACK_CONTENT_TYPE;
   const semicolon = contentType.indexOf(';');
   return (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase();
 }

@@ -4,7 +4,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { JSON_CONTENT_TYPE, MSGPACK_CONTENT_TYPE, isPlainJson } from '../codec';
-import { packMsgpack, unpackMsgpack } from '../codec/msgpack';
+import { packMsgpackPooled, releasePacked, unpackMsgpack, type PackedLease } from '../codec/msgpack';
 import { ServiceError, argumentCount, fromFastifyError, malformedBody, thrownBody } from './errors';
 import { Lifecycle } from './lifecycle';
 import type { NormalizedServeOptions } from './options';
@@ -46,18 +46,25 @@ export function buildService(fn: ServedFunction, options: NormalizedServeOptions
     if (lifecycle.draining) reply.header('connection', 'close');
     let body: string | Buffer;
     let type: string;
+    let lease: PackedLease | undefined;
     try {
       if (isPlainJson(result)) {
         body = JSON.stringify(result);
         type = JSON_CONTENT_TYPE;
       } else {
-        body = packMsgpack(result);
+        lease = packMsgpackPooled(result);
+        body = lease.bytes;
         type = MSGPACK_CONTENT_TYPE;
       }
     } catch (error) {
       const failure = new ServiceError('TL_RESULT_NOT_ENCODABLE', 500, `${name} returned a value that cannot be encoded: ${(error as Error).message}`);
       reply.code(500).header('content-type', JSON_CONTENT_TYPE).send(JSON.stringify(failure.toBody()));
       return;
+    }
+    if (lease) {
+      const packed = lease;
+      // Back to the pool once the whole response is handed to the OS; a broken connection just drops it.
+      reply.raw.once('finish', () => releasePacked(packed));
     }
     reply.header('content-type', type).send(body);
   };
