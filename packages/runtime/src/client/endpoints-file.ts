@@ -39,16 +39,19 @@ export function registerEndpoint(file: string, fnName: string, url: string): voi
 
 /**
  * Removes `fnName` from the endpoints file. With `url`, only while the entry still names that URL:
- * a later start of the same function may have replaced it.
+ * a later start of the same function may have replaced it. Returns whether an entry was removed.
  */
-export function unregisterEndpoint(file: string, fnName: string, url?: string): void {
-  if (!existsSync(file)) return;
+export function unregisterEndpoint(file: string, fnName: string, url?: string): boolean {
+  if (!existsSync(file)) return false;
+  let removed = false;
   updateEndpointsFile(file, (document) => {
     if (!(fnName in document.endpoints) || (url !== undefined && document.endpoints[fnName] !== url)) return document;
+    removed = true;
     const endpoints = { ...document.endpoints };
     delete endpoints[fnName];
     return { ...document, endpoints };
   });
+  return removed;
 }
 
 export function updateEndpointsFile(file: string, change: (document: EndpointsDocument) => EndpointsDocument): EndpointsDocument {

@@ -69,6 +69,14 @@ describe('endpoint discovery', () => {
     expect(resolveEndpoint('compressAll', target, {}, nested)).toBe('http://127.0.0.1:4999');
   });
 
+  it('unregisters an entry only while it still names the same URL', () => {
+    registerEndpoint(file, 'compressAll', 'http://127.0.0.1:4310');
+    expect(unregisterEndpoint(file, 'compressAll', 'http://127.0.0.1:4999')).toBe(false);
+    expect(resolveEndpoint('compressAll', target, {}, nested)).toBe('http://127.0.0.1:4310');
+    expect(unregisterEndpoint(file, 'compressAll', 'http://127.0.0.1:4310')).toBe(true);
+    expect(JSON.parse(readFileSync(file, 'utf8')).endpoints).toEqual({});
+  });
+
   it('says what to set when nothing is found', () => {
     expect(() => resolveEndpoint('compressAll', target, {}, nested)).toThrow(
       /no endpoint for compressAll in distributed mode: set TURBOLIFT_COMPRESS_ALL_URL, or start its service \(`nx serve compress-all-service` writes \.turbolift\/endpoints\.json\); no \.turbolift\/endpoints\.json in .* or above/,

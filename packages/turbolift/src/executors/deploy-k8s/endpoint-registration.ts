@@ -1,10 +1,10 @@
 // Lets callers on this machine reach a deployed service in distributed mode: the endpoints file maps the lifted
 // function to the Service's ClusterIP URL (answers where kube-proxy runs, e.g. on the test cluster's host).
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeployConfigError } from '../../kubernetes';
 import { MARKER_FILE, parseServiceMarkerText } from '../../plugins/service-marker';
-import { endpointsFilePath, registerEndpoint, updateEndpointsFile, withoutEndpoint } from '../serve/endpoints-file';
+import { endpointsFilePath, registerEndpoint, unregisterEndpoint } from '../serve/endpoints-file';
 
 /** The lifted function a service project runs, from its marker file. */
 export function liftedFunctionOf(workspaceRoot: string, projectRoot: string): string {
@@ -34,12 +34,5 @@ export function unregisterClusterEndpoint(workspaceRoot: string, projectRoot: st
   } catch {
     return false; // no marker, so nothing can have been registered for it
   }
-  const file = endpointsFilePath(workspaceRoot);
-  if (!existsSync(file)) return false;
-  let removed = false;
-  updateEndpointsFile(file, (document) => {
-    removed = document.endpoints[fn] === url;
-    return removed ? withoutEndpoint(document, fn, url) : document;
-  });
-  return removed;
+  return unregisterEndpoint(endpointsFilePath(workspaceRoot), fn, url);
 }

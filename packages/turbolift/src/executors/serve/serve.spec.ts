@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { buildSync } from 'esbuild';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ExecutorContext } from '@nx/devkit';
-import { registerEndpoint, unregisterEndpoint, withEndpoint, withoutEndpoint } from './endpoints-file';
+import { registerEndpoint, unregisterEndpoint } from './endpoints-file';
 import serveExecutor from './executor';
 
 /** A stand-in service bundle: real HTTP, the runtime's probe and env contract, nothing else. */
@@ -29,15 +29,6 @@ function freePort(): Promise<number> {
     });
   });
 }
-
-describe('endpoints document', () => {
-  it('adds an endpoint and removes it only while it still names the same URL', () => {
-    const doc = withEndpoint({ endpoints: { other: 'http://127.0.0.1:1' } }, 'fn', 'http://127.0.0.1:2');
-    expect(doc.endpoints).toEqual({ other: 'http://127.0.0.1:1', fn: 'http://127.0.0.1:2' });
-    expect(withoutEndpoint(doc, 'fn', 'http://127.0.0.1:3')).toBe(doc);
-    expect(withoutEndpoint(doc, 'fn', 'http://127.0.0.1:2').endpoints).toEqual({ other: 'http://127.0.0.1:1' });
-  });
-});
 
 describe('serve', () => {
   let root: string | undefined;
