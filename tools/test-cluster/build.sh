@@ -33,7 +33,15 @@ log "building $K8S_COMMANDS into $CLUSTER_BIN (cold: several minutes)"
 rm -f "$STAMP"
 packages=()
 for cmd in $K8S_COMMANDS; do packages+=("k8s.io/kubernetes/cmd/$cmd"); done
-go build -o "$CLUSTER_BIN/" "${packages[@]}" >&2
+# Stamp the version go.mod pins (a module build otherwise reports v0.0.0-master), as upstream's release does.
+K8S_VERSION="$(awk '$1 == "require" && $2 == "k8s.io/kubernetes" { print $3 }' go.mod)"
+[[ "$K8S_VERSION" =~ ^v([0-9]+)\.([0-9]+)\. ]] || die "go.mod: no 'require k8s.io/kubernetes vX.Y.Z' line"
+ldflags=""
+for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+  ldflags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=${BASH_REMATCH[1]} -X $pkg.gitMinor=${BASH_REMATCH[2]}"
+  ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+done
+go build -ldflags "$ldflags" -o "$CLUSTER_BIN/" "${packages[@]}" >&2
 # pause runs FROM scratch: no libc, so no cgo.
 CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$CLUSTER_BIN/pause" ./pause >&2
 echo "$WANT" >"$STAMP"

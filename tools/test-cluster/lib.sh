@@ -61,8 +61,8 @@ stop_pid() {
 cluster_kubectl() { kubectl --kubeconfig "$KUBECONFIG_PATH" --request-timeout=10s "$@"; }
 
 # The hash that decides whether the cached binaries are current: the module's pins, the pause
-# program and the Go toolchain that builds them.
+# program, the build script (its flags) and the Go toolchain that builds them.
 build_inputs_hash() {
-  { cat "$TEST_CLUSTER_DIR/go.mod" "$TEST_CLUSTER_DIR/go.sum" "$TEST_CLUSTER_DIR/pause/main.go"; go version; } \
+  { cat "$TEST_CLUSTER_DIR/go.mod" "$TEST_CLUSTER_DIR/go.sum" "$TEST_CLUSTER_DIR/pause/main.go" "$TEST_CLUSTER_DIR/build.sh"; go version; } \
     | sha256sum | cut -c1-64
 }

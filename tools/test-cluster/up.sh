@@ -1,0 +1,373 @@
+#!/usr/bin/env bash
+# Starts a real single-node Kubernetes cluster for the tests, on this machine only:
+#   etcd, kube-apiserver, kube-controller-manager, kube-scheduler on 127.0.0.1 (free ports),
+#   a private containerd, a Linux bridge ($TURBOLIFT_CLUSTER_BRIDGE, 10.244.0.1/24) with a CNI config,
+#   a kubelet (node IP 10.244.0.1) and kube-proxy (iptables mode): pods really run and serve, and
+#   Service ClusterIPs (10.96.0.0/24) answer from the host.
+# Docker engine + registry come from tools/test-infra/up.sh (the pause image is pushed there).
+# Idempotent: a healthy running cluster is reused; a broken one is torn down (down.sh) and started again.
+# stdout: exactly one line, the kubeconfig path. Progress and errors go to stderr.
+set -euo pipefail
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
+
+READY_WAIT_S="${TURBOLIFT_CLUSTER_READY_WAIT_S:-120}"
+[ "$(id -u)" = 0 ] || die "up.sh must run as root (it creates a bridge, iptables rules and runs a kubelet)"
+started_at=$(date +%s)
+
+mkdir -p "$(dirname "$CLUSTER_STATE")"
+exec 9>"$CLUSTER_STATE.lock"
+flock -w 900 9 || die "another up.sh/down.sh holds $CLUSTER_STATE.lock for over 15 minutes"
+
+# ---- reuse a healthy cluster ----------------------------------------------------------------------------
+node_ready() {
+  [ "$(cluster_kubectl get node "$NODE_NAME" \
+    -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]
+}
+if [ -e "$CLUSTER_STATE" ]; then
+  if [ -f "$KUBECONFIG_PATH" ] && cluster_kubectl get --raw /readyz >/dev/null 2>&1 && node_ready; then
+    log "cluster already running (state: $CLUSTER_STATE)"
+    echo "$KUBECONFIG_PATH"
+    exit 0
+  fi
+  log "found leftovers of a cluster in $CLUSTER_STATE that is not healthy; tearing them down first"
+  TURBOLIFT_CLUSTER_LOCK_HELD=1 bash "$TEST_CLUSTER_DIR/down.sh" >&2
+fi
+if ip link show "$BRIDGE" >/dev/null 2>&1; then
+  die "network interface $BRIDGE already exists; run down.sh (or set TURBOLIFT_CLUSTER_BRIDGE to another name)"
+fi
+
+mkdir -p "$CLUSTER_STATE"/{logs,pki,etcd,kubelet,cni/net.d,cni/ipam,containerd}
+: >"$PIDS_FILE"
+# A failed start leaves nothing running: down.sh stops what was started, and the logs are kept aside.
+on_exit() {
+  local status=$?
+  [ "$status" -eq 0 ] && return 0
+  log "start failed; stopping what was started (logs kept in $CLUSTER_STATE.failed-logs)"
+  TURBOLIFT_CLUSTER_LOCK_HELD=1 TURBOLIFT_CLUSTER_KEEP_LOGS="$CLUSTER_STATE.failed-logs" \
+    bash "$TEST_CLUSTER_DIR/down.sh" >&2 || true
+  exit "$status"
+}
+if [ "${TURBOLIFT_CLUSTER_KEEP_ON_FAILURE:-0}" != 1 ]; then trap on_exit EXIT; fi
+LOGS="$CLUSTER_STATE/logs"
+PKI="$CLUSTER_STATE/pki"
+
+# ---- packages, engine + registry, binaries --------------------------------------------------------------
+# containerd (the node's runtime) comes with docker.io.
+ensure_debian_packages etcd-server containernetworking-plugins iptables docker.io
+for tool in etcd containerd ctr iptables ip6tables openssl kubectl; do
+  command -v "$tool" >/dev/null || die "$tool is not on PATH"
+done
+[ -x /usr/lib/cni/bridge ] || die "/usr/lib/cni/bridge is missing (package containernetworking-plugins)"
+
+log "starting Docker engine and registry (tools/test-infra/up.sh)"
+eval "$(bash "$REPO_ROOT/tools/test-infra/up.sh")"
+REGISTRY="${TURBOLIFT_TEST_REGISTRY:?tools/test-infra/up.sh did not export TURBOLIFT_TEST_REGISTRY}"
+
+BIN="$(bash "$TEST_CLUSTER_DIR/build.sh")"
+
+# ---- pause image ----------------------------------------------------------------------------------------
+# Tagged by the binary's hash: the same program always gives the same image, and a changed one a new tag.
+PAUSE_TAG="$(sha256sum "$BIN/pause" | cut -c1-16)"
+PAUSE_IMAGE="$REGISTRY/turbolift-test/pause:$PAUSE_TAG"
+registry_has() { # repo tag
+  curl -fs -o /dev/null --max-time 5 -I \
+    -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+    -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+    "http://$REGISTRY/v2/$1/manifests/$2"
+}
+if registry_has turbolift-test/pause "$PAUSE_TAG"; then
+  log "registry has $PAUSE_IMAGE"
+else
+  log "building and pushing $PAUSE_IMAGE"
+  context="$CLUSTER_STATE/pause-image"
+  mkdir -p "$context"
+  cp "$BIN/pause" "$context/pause"
+  printf 'FROM scratch\nCOPY pause /pause\nUSER 65535:65535\nENTRYPOINT ["/pause"]\n' >"$context/Dockerfile"
+  DOCKER_BUILDKIT=0 docker build -q -t "$PAUSE_IMAGE" "$context" >"$LOGS/pause-build.log" 2>&1 \
+    || { tail -n 5 "$LOGS/pause-build.log" >&2; die "docker build of the pause image failed"; }
+  docker push "$PAUSE_IMAGE" >"$LOGS/pause-push.log" 2>&1 \
+    || { tail -n 5 "$LOGS/pause-push.log" >&2; die "docker push $PAUSE_IMAGE failed"; }
+  rm -rf "$context"
+fi
+
+# ---- ports ----------------------------------------------------------------------------------------------
+# Below the kernel's ephemeral range, so outgoing connections cannot take them between pick and bind.
+declare -A PORT=()
+port_taken() { ss -Htan "sport = :$1" | grep -q . ; }
+pick_port() { # name
+  local p tries=0
+  while :; do
+    p=$(( 20000 + RANDOM % 12000 ))
+    tries=$((tries + 1)); [ "$tries" -gt 200 ] && die "found no free TCP port in 20000-31999"
+    port_taken "$p" && continue
+    [[ " ${PORT[*]} " == *" $p "* ]] && continue
+    PORT[$1]=$p; return 0
+  done
+}
+for name in etcd_client etcd_peer apiserver controller_manager scheduler kubelet kubelet_healthz \
+  proxy_healthz proxy_metrics; do pick_port "$name"; done
+declare -p PORT >"$CLUSTER_STATE/ports.sh"
+
+# ---- certificates and keys ------------------------------------------------------------------------------
+log "creating certificates and keys in $PKI"
+openssl_quiet() { openssl "$@" >>"$LOGS/openssl.log" 2>&1 || die "openssl $1 failed (log: $LOGS/openssl.log)"; }
+openssl_quiet req -x509 -newkey rsa:2048 -nodes -keyout "$PKI/ca.key" -out "$PKI/ca.crt" -days 7 \
+  -subj "/CN=turbolift-test-cluster-ca"
+sign_cert() { # name subject extfile-content
+  openssl_quiet req -newkey rsa:2048 -nodes -keyout "$PKI/$1.key" -out "$PKI/$1.csr" -subj "$2"
+  printf '%s\n' "$3" >"$PKI/$1.ext"
+  openssl_quiet x509 -req -in "$PKI/$1.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial \
+    -out "$PKI/$1.crt" -days 7 -extfile "$PKI/$1.ext"
+}
+sign_cert apiserver "/CN=kube-apiserver" \
+  "subjectAltName=IP:127.0.0.1,IP:$KUBERNETES_SERVICE_IP,IP:$POD_GATEWAY,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local
+extendedKeyUsage=serverAuth"
+# The apiserver's identity towards the kubelet (logs, exec, port-forward).
+sign_cert apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" "extendedKeyUsage=clientAuth"
+openssl_quiet genrsa -out "$PKI/sa.key" 2048
+openssl_quiet rsa -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub"
+ADMIN_TOKEN="$(openssl rand -hex 24)"
+echo "$ADMIN_TOKEN,admin,admin,system:masters" >"$PKI/tokens.csv"
+chmod 600 "$PKI"/*.key "$PKI/tokens.csv"
+
+cat >"$KUBECONFIG_PATH" <<YAML
+apiVersion: v1
+kind: Config
+clusters:
+- name: turbolift-test
+  cluster:
+    server: https://127.0.0.1:${PORT[apiserver]}
+    certificate-authority-data: $(base64 -w0 "$PKI/ca.crt")
+users:
+- name: admin
+  user:
+    token: $ADMIN_TOKEN
+contexts:
+- name: turbolift-test
+  context:
+    cluster: turbolift-test
+    user: admin
+current-context: turbolift-test
+YAML
+chmod 600 "$KUBECONFIG_PATH"
+
+# ---- process helpers ------------------------------------------------------------------------------------
+start_process() { # name command...
+  local name="$1"; shift
+  # 9>&-: the daemons must not inherit the lock, or down.sh could never take it.
+  setsid "$@" >"$LOGS/$name.log" 2>&1 </dev/null 9>&- 8>&- &
+  record_pid "$name" "$!"
+  log "started $name (pid $!, log: $LOGS/$name.log)"
+}
+await() { # name seconds check...
+  local name="$1" seconds="$2"; shift 2
+  local pid; pid="$(recorded_pid "$name")"
+  local deadline=$(( $(date +%s) + seconds ))
+  until "$@" >/dev/null 2>&1; do
+    if [ -n "$pid" ] && ! pid_alive "$pid"; then
+      tail -n 20 "$LOGS/$name.log" >&2 || true
+      die "$name exited (log: $LOGS/$name.log)"
+    fi
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      tail -n 20 "$LOGS/$name.log" >&2 || true
+      die "$name not ready within ${seconds}s (log: $LOGS/$name.log)"
+    fi
+    sleep 0.5
+  done
+  log "$name is ready"
+}
+https_ok() { curl -fsSk --max-time 2 -o /dev/null "https://127.0.0.1:$1$2"; }
+
+# ---- etcd and the control plane -------------------------------------------------------------------------
+start_process etcd etcd --name turbolift-test --data-dir "$CLUSTER_STATE/etcd" \
+  --listen-client-urls "http://127.0.0.1:${PORT[etcd_client]}" \
+  --advertise-client-urls "http://127.0.0.1:${PORT[etcd_client]}" \
+  --listen-peer-urls "http://127.0.0.1:${PORT[etcd_peer]}" \
+  --initial-advertise-peer-urls "http://127.0.0.1:${PORT[etcd_peer]}" \
+  --initial-cluster "turbolift-test=http://127.0.0.1:${PORT[etcd_peer]}"
+await etcd 30 curl -fsS --max-time 2 "http://127.0.0.1:${PORT[etcd_client]}/health"
+
+# The bridge exists before the apiserver starts: its address is what the apiserver advertises.
+log "creating bridge $BRIDGE ($POD_GATEWAY/24)"
+ip link add "$BRIDGE" type bridge
+ip addr add "$POD_GATEWAY/24" dev "$BRIDGE"
+ip link set "$BRIDGE" up
+# Service IPs route onto the bridge: a call to a ClusterIP that kube-proxy has no rule for stays on this
+# machine instead of following the default route out of it.
+ip route add "$SERVICE_CIDR" dev "$BRIDGE" src "$POD_GATEWAY"
+# Pods may talk to each other, to Service IPs and to the host, never beyond: forwarded traffic that
+# enters from the bridge and would leave through another interface is dropped.
+iptables -N "$EGRESS_CHAIN"
+iptables -A "$EGRESS_CHAIN" -i "$BRIDGE" ! -o "$BRIDGE" -j DROP
+iptables -I FORWARD 1 -j "$EGRESS_CHAIN"
+
+start_process kube-apiserver "$BIN/kube-apiserver" \
+  --etcd-servers "http://127.0.0.1:${PORT[etcd_client]}" \
+  --bind-address 127.0.0.1 --advertise-address "$POD_GATEWAY" --secure-port "${PORT[apiserver]}" \
+  --tls-cert-file "$PKI/apiserver.crt" --tls-private-key-file "$PKI/apiserver.key" \
+  --client-ca-file "$PKI/ca.crt" \
+  --token-auth-file "$PKI/tokens.csv" \
+  --authorization-mode RBAC \
+  --service-account-issuer https://kubernetes.default.svc \
+  --service-account-key-file "$PKI/sa.pub" \
+  --service-account-signing-key-file "$PKI/sa.key" \
+  --service-cluster-ip-range "$SERVICE_CIDR" \
+  --kubelet-client-certificate "$PKI/apiserver-kubelet-client.crt" \
+  --kubelet-client-key "$PKI/apiserver-kubelet-client.key" \
+  --kubelet-preferred-address-types InternalIP \
+  --allow-privileged=true \
+  --profiling=false \
+  --cert-dir "$PKI/apiserver-generated"
+await kube-apiserver 90 cluster_kubectl get --raw /readyz
+
+start_process kube-controller-manager "$BIN/kube-controller-manager" \
+  --kubeconfig "$KUBECONFIG_PATH" \
+  --authentication-kubeconfig "$KUBECONFIG_PATH" --authorization-kubeconfig "$KUBECONFIG_PATH" \
+  --bind-address 127.0.0.1 --secure-port "${PORT[controller_manager]}" \
+  --service-account-private-key-file "$PKI/sa.key" --root-ca-file "$PKI/ca.crt" \
+  --service-cluster-ip-range "$SERVICE_CIDR" \
+  --leader-elect=false --controllers '*' --use-service-account-credentials=false \
+  --profiling=false
+start_process kube-scheduler "$BIN/kube-scheduler" \
+  --kubeconfig "$KUBECONFIG_PATH" \
+  --authentication-kubeconfig "$KUBECONFIG_PATH" --authorization-kubeconfig "$KUBECONFIG_PATH" \
+  --bind-address 127.0.0.1 --secure-port "${PORT[scheduler]}" \
+  --leader-elect=false --profiling=false
+await kube-controller-manager 60 https_ok "${PORT[controller_manager]}" /healthz
+await kube-scheduler 60 https_ok "${PORT[scheduler]}" /healthz
+
+# ---- the node: containerd, CNI, kubelet, kube-proxy -----------------------------------------------------
+CTRD="$CLUSTER_STATE/containerd"
+cat >"$CTRD/config.toml" <<TOML
+version = 2
+root = "$CTRD/root"
+state = "$CTRD/state"
+
+[grpc]
+  address = "$CONTAINERD_SOCKET"
+[ttrpc]
+  address = "$CONTAINERD_SOCKET.ttrpc"
+[debug]
+  address = ""
+[metrics]
+  address = ""
+
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "$PAUSE_IMAGE"
+  # These machines refuse to lower oom_score_adj, even for root; without this every pod fails with
+  # "can't get final child's PID from pipe".
+  restrict_oom_score_adj = true
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "$CLUSTER_STATE/cni/net.d"
+  [plugins."io.containerd.grpc.v1.cri".registry.mirrors."$REGISTRY"]
+    endpoint = ["http://$REGISTRY"]
+TOML
+start_process containerd containerd --config "$CTRD/config.toml"
+await containerd 30 ctr --address "$CONTAINERD_SOCKET" version
+
+cat >"$CLUSTER_STATE/cni/net.d/10-turbolift.conflist" <<JSON
+{
+  "cniVersion": "1.0.0",
+  "name": "turbolift-test",
+  "plugins": [
+    {
+      "type": "bridge",
+      "bridge": "$BRIDGE",
+      "isGateway": true,
+      "ipMasq": false,
+      "hairpinMode": true,
+      "ipam": {
+        "type": "host-local",
+        "dataDir": "$CLUSTER_STATE/cni/ipam",
+        "ranges": [[{ "subnet": "$POD_CIDR", "gateway": "$POD_GATEWAY" }]],
+        "routes": [{ "dst": "0.0.0.0/0" }]
+      }
+    },
+    { "type": "loopback" }
+  ]
+}
+JSON
+
+cat >"$CLUSTER_STATE/kubelet/config.yaml" <<YAML
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+# The kubelet's API listens on the bridge address (the node IP the apiserver dials for logs/exec);
+# only clients with a certificate from this cluster's CA, authorised by the apiserver, get in.
+address: $POD_GATEWAY
+port: ${PORT[kubelet]}
+readOnlyPort: 0
+healthzBindAddress: 127.0.0.1
+healthzPort: ${PORT[kubelet_healthz]}
+authentication:
+  anonymous:
+    enabled: false
+  webhook:
+    enabled: true
+  x509:
+    clientCAFile: $PKI/ca.crt
+authorization:
+  mode: Webhook
+containerRuntimeEndpoint: unix://$CONTAINERD_SOCKET
+cgroupDriver: cgroupfs
+cgroupsPerQOS: false
+enforceNodeAllocatable: []
+failSwapOn: false
+localStorageCapacityIsolation: false
+evictionHard: {}
+# No cluster DNS here, and pods must not reach the host's resolvers: give them no DNS configuration.
+resolvConf: ""
+clusterDomain: cluster.local
+serializeImagePulls: false
+registerNode: true
+YAML
+start_process kubelet "$BIN/kubelet" \
+  --config "$CLUSTER_STATE/kubelet/config.yaml" \
+  --kubeconfig "$KUBECONFIG_PATH" \
+  --hostname-override "$NODE_NAME" --node-ip "$POD_GATEWAY" \
+  --root-dir "$CLUSTER_STATE/kubelet" --cert-dir "$CLUSTER_STATE/kubelet/pki"
+
+cat >"$CLUSTER_STATE/kube-proxy.yaml" <<YAML
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+clientConnection:
+  kubeconfig: $KUBECONFIG_PATH
+mode: iptables
+hostnameOverride: $NODE_NAME
+bindAddress: 127.0.0.1
+healthzBindAddress: 127.0.0.1:${PORT[proxy_healthz]}
+metricsBindAddress: 127.0.0.1:${PORT[proxy_metrics]}
+clusterCIDR: $POD_CIDR
+# NodePorts only on the bridge address (not on the machine's external interfaces, nor on loopback,
+# which would need route_localnet).
+nodePortAddresses: ["$POD_GATEWAY/32"]
+iptables:
+  localhostNodePorts: false
+  # Apply every endpoint change at once (default: at most one sync per second): tests call a
+  # ClusterIP right after a rollout, and one small node has no rule churn to batch.
+  minSyncPeriod: 0s
+# Leave the host's conntrack sysctls alone.
+conntrack:
+  maxPerCore: 0
+  tcpEstablishedTimeout: 0s
+  tcpCloseWaitTimeout: 0s
+YAML
+await kubelet "$READY_WAIT_S" node_ready
+# After the Node exists: kube-proxy reads its addresses once at start.
+start_process kube-proxy "$BIN/kube-proxy" --config "$CLUSTER_STATE/kube-proxy.yaml"
+await kube-proxy 60 curl -fsS --max-time 2 "http://127.0.0.1:${PORT[proxy_healthz]}/healthz"
+# Pods can only be created once the namespace has its default ServiceAccount (token controller).
+await kube-controller-manager 60 cluster_kubectl -n default get serviceaccount default
+
+log "cluster ready in $(( $(date +%s) - started_at ))s: node $NODE_NAME, pods $POD_CIDR on $BRIDGE, services $SERVICE_CIDR"
+log "kubectl --kubeconfig $KUBECONFIG_PATH get nodes"
+echo "$KUBECONFIG_PATH"
