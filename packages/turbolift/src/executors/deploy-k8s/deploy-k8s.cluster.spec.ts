@@ -5,6 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { ExecutorContext } from '@nx/devkit';
 import { deployedContentHash } from '../../kubernetes';
@@ -109,7 +110,8 @@ describe.skipIf(!kubeconfig)('deploy-k8s against a real cluster', () => {
     vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
     const spyOn = (method: 'info' | 'error') =>
       vi.spyOn(console, method).mockImplementation((...args: unknown[]) => {
-        output.push(args.map(String).join(' '));
+        // Nx's logger colours its lines when a terminal or CI asks for colour; the tests read the text.
+        output.push(stripVTControlCharacters(args.map(String).join(' ')));
       });
     spyOn('info');
     spyOn('error');
