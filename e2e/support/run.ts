@@ -25,7 +25,9 @@ export function childEnv(extra: Record<string, string | undefined> = {}): NodeJS
     NX_NO_CLOUD: 'true',
     NX_SKIP_NX_CACHE: undefined,
     NX_VERBOSE_LOGGING: undefined,
-    FORCE_COLOR: '0',
+    // Plain text for assertions: colour libraries treat any FORCE_COLOR (even 0) as a request for colour.
+    FORCE_COLOR: undefined,
+    NO_COLOR: '1',
     CI: 'true',
     ...extra,
   };
