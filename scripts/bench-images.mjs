@@ -8,7 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
@@ -102,6 +102,7 @@ function removeServiceImages(project) {
 }
 
 const infraWasUp = spawnSync('docker', ['info'], { stdio: 'ignore', timeout: 15_000 }).status === 0;
+const loadAtStart = loadavg()[0];
 const scratch = mkdtempSync(join(tmpdir(), 'turbolift-bench-images-'));
 let exitCode = 0;
 try {
@@ -152,9 +153,10 @@ try {
     '## Images (build-image)',
     '',
     `Command: \`npm run build && node scripts/bench-images.mjs\` (${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ` +
-      `Nx ${NX_VERSION}, ${(await import('node:os')).cpus().length} cores, Docker engine ${spawnSync('docker', ['version', '--format', '{{.Server.Version}}'], { env, encoding: 'utf8' }).stdout.trim()}, ` +
+      `Nx ${NX_VERSION}, ${cpus().length} cores, Docker engine ${spawnSync('docker', ['version', '--format', '{{.Server.Version}}'], { env, encoding: 'utf8' }).stdout.trim()}, ` +
       `loopback registry ${infra.registry}, base image \`${infra.baseImage}\`). A fresh create-nx-workspace workspace with ${FUNCTIONS} lifted ` +
-      `functions without npm dependencies; \`NX_DAEMON=false\`, so every command pays Nx's start-up; medians of ${ROUNDS} runs except the cold ones.`,
+      `functions without npm dependencies; \`NX_DAEMON=false\`, so every command pays Nx's start-up; medians of ${ROUNDS} runs except the cold ones. ` +
+      `1-minute load average ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end (the machine's other work shows here).`,
     '',
     '| what | time | vs `nx show projects` |',
     '|---|---:|---:|',
