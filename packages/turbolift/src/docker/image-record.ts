@@ -10,7 +10,6 @@ export interface ImageRecord {
   tag: string;
   /** Every tag given to the image: the content tag first, then the extra ones. */
   tags: string[];
-  imageId: string;
   /** Registry digest (`sha256:…`) when pushed, else null. */
   digest: string | null;
   /** Bytes, as the engine reports them (uncompressed, base included). */

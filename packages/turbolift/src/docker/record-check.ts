@@ -5,22 +5,20 @@ import { readImageRecordIfAny, type ImageRecord } from './image-record';
 import { registryManifestState } from './registry';
 
 /**
- * Why a previous record cannot be trusted, or undefined when the image it names is really there
- * (in the engine, and in the registry when it was pushed). A restored record is a claim, not a fact.
+ * Why a previous record cannot be trusted, or undefined when the image it names is really there: its content
+ * tag in the engine, and (when pushed) its recorded digest in the registry. A restored record is a claim, not a
+ * fact. Only content-addressed names are checked: a rebuild from the same context gets the same tag, and a
+ * digest, once pushed, keeps naming the same bytes, so a record restored after a rebuild still tells the truth.
  */
 export async function staleReason(record: ImageRecord, engine: DockerEngine, registryAuth: RegistryAuth | undefined): Promise<string | undefined> {
   const reference = `${record.image}:${record.tag}`;
-  const local = await engine.inspectImage(reference);
-  if (!local) return `image ${reference} is gone from the engine, rebuilding`;
-  if (record.imageId && local.id !== record.imageId) return `image ${reference} in the engine is not the recorded ${record.imageId}, rebuilding`;
-  if (record.pushed) {
-    const { registry, path } = splitRepository(record.image);
-    if (!registry) return undefined;
-    const remote = await registryManifestState(registry, path, record.tag, registryAuth);
-    if (remote.state === 'absent') return `image ${reference} is gone from the registry ${registry}, rebuilding`;
-    if (remote.state === 'unverifiable') return `cannot check ${reference} in the registry ${registry}, rebuilding and pushing`;
-    if (record.digest && remote.digest && remote.digest !== record.digest) return `image ${reference} in the registry has digest ${remote.digest}, not the recorded ${record.digest}, rebuilding`;
-  }
+  if (!(await engine.inspectImage(reference))) return `image ${reference} is gone from the engine, rebuilding`;
+  if (!record.pushed) return undefined;
+  const { registry, path } = splitRepository(record.image);
+  if (!registry) return undefined;
+  const remote = await registryManifestState(registry, path, record.digest ?? record.tag, registryAuth);
+  if (remote.state === 'absent') return `image ${record.image}@${record.digest ?? record.tag} is gone from the registry ${registry}, rebuilding`;
+  if (remote.state === 'unverifiable') return `cannot check ${reference} in the registry ${registry}, rebuilding and pushing`;
   return undefined;
 }
 

@@ -51,10 +51,10 @@ export interface ManifestState {
   digest?: string;
 }
 
-/** HEAD /v2/<path>/manifests/<tag>: does the registry still hold the image, and under which digest? */
+/** HEAD /v2/<path>/manifests/<tag or digest>: does the registry still hold the image, and under which digest? */
 export async function registryManifestState(registry: string, path: string, tag: string, auth?: RegistryAuth): Promise<ManifestState> {
   try {
-    const response = await request(`${registryBaseUrl(registry)}/v2/${path}/manifests/${encodeURIComponent(tag)}`, {
+    const response = await request(`${registryBaseUrl(registry)}/v2/${path}/manifests/${tag}`, {
       method: 'HEAD',
       headers: { accept: MANIFEST_ACCEPT, ...authHeader(auth) },
       headersTimeout: TIMEOUT_MS,

@@ -5,7 +5,6 @@ export interface ImageRecord {
   image: string;
   tag: string;
   tags?: string[];
-  imageId?: string;
   /** Registry digest (`sha256:…`) when the image was pushed, else null. */
   digest: string | null;
   size?: number;

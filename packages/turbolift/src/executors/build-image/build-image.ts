@@ -112,7 +112,6 @@ export async function buildServiceImage(options: NormalizedBuildImageOptions, en
     image: options.repository,
     tag: prepared.tag,
     tags,
-    imageId,
     digest,
     size: built?.size ?? 0,
     baseImage: prepared.baseImage,
