@@ -16,8 +16,10 @@ function markStarted(piece: string): void {
 
 /** Docker engine + image registry on 127.0.0.1:5000 + the local Node base image. */
 export function ensureDocker(): void {
-  if (process.env.TURBOLIFT_TEST_INFRA === 'up') return;
-  run('bash', [join(repoRoot, 'tools/test-infra/up.sh')], { cwd: repoRoot, timeoutMs: 10 * 60 * 1000 });
+  if (process.env.TURBOLIFT_TEST_INFRA === 'up' && process.env.TURBOLIFT_TEST_BASE_IMAGE) return;
+  const started = run('bash', [join(repoRoot, 'tools/test-infra/up.sh')], { cwd: repoRoot, timeoutMs: 10 * 60 * 1000 });
+  // up.sh prints `export KEY=value` lines: where the engine, the registry and the base image are.
+  for (const [, key, value] of started.stdout.matchAll(/^export (\w+)=(.*)$/gm)) process.env[key] = value.replace(/^(['"])(.*)\1$/, '$2');
   process.env.TURBOLIFT_TEST_INFRA = 'up';
   markStarted('test-infra');
 }
