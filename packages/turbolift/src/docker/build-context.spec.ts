@@ -67,3 +67,11 @@ describe('build context', () => {
     expect(tags.size).toBe(4);
   });
 });
+
+describe('readBundleFiles', () => {
+  it('leaves source maps out of the image unless asked for them', () => {
+    const dir = bundle({ 'main.js': 'x', 'main.js.map': '{}', 'package.json': '{}', 'image.json': '{}' });
+    expect(readBundleFiles(dir, { sourceMaps: false }).map((file) => file.path)).toEqual(['bundle/main.js', 'bundle/package.json']);
+    expect(readBundleFiles(dir, { sourceMaps: true }).map((file) => file.path)).toEqual(['bundle/main.js', 'bundle/main.js.map', 'bundle/package.json']);
+  });
+});

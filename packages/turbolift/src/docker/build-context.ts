@@ -14,11 +14,11 @@ export interface ContextFile {
 const IGNORED = new Set(['image.json', '.DS_Store']);
 
 /** Reads every file under the bundle folder as `bundle/<relative path>`. */
-export function readBundleFiles(bundleDir: string): ContextFile[] {
+export function readBundleFiles(bundleDir: string, { sourceMaps = true }: { sourceMaps?: boolean } = {}): ContextFile[] {
   const files: ContextFile[] = [];
   const walk = (dir: string) => {
     for (const name of readdirSync(dir)) {
-      if (IGNORED.has(name)) continue;
+      if (IGNORED.has(name) || (!sourceMaps && name.endsWith('.map'))) continue;
       const full = join(dir, name);
       const stat = statSync(full);
       if (stat.isDirectory()) walk(full);

@@ -23,7 +23,7 @@ describe('createServiceTargets', () => {
       cache: true,
       inputs: ['production', '^production', { externalDependencies: ['esbuild'] }],
       outputs: ['{workspaceRoot}/dist/{projectRoot}/bundle'],
-      options: { main: 'apps/lifted/compress-all-service/src/main.ts', outputPath: 'dist/apps/lifted/compress-all-service/bundle' },
+      options: { main: 'apps/lifted/compress-all-service/src/main.ts', outputPath: 'dist/apps/lifted/compress-all-service/bundle', minify: true },
     });
     expect(targets['build-image'].outputs).toEqual(['{workspaceRoot}/dist/{projectRoot}/image.json']);
   });

@@ -106,7 +106,8 @@ export function createServiceTargets(
       cache: true,
       inputs: [...sourceInputs, ...externalInputs(['esbuild'])],
       outputs: ['{workspaceRoot}/dist/{projectRoot}/bundle'],
-      options: { main, outputPath: bundleDir },
+      // Minified (names kept) with a source map beside it: serve maps stacks, images leave the map out unless asked.
+      options: { main, outputPath: bundleDir, minify: true },
       metadata: {
         description: `Bundle the ${marker.function} service into ${bundleDir}/main.js with a pruned package.json.`,
         technologies: ['turbolift'],

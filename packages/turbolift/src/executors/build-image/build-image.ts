@@ -42,7 +42,7 @@ async function prepareBuild(options: NormalizedBuildImageOptions): Promise<Prepa
   const dockerfile = options.dockerfile
     ? readFileSync(options.dockerfile, 'utf8')
     : renderDockerfile({ baseImage: options.baseImage, hasExternals: bundleHasExternals(options.bundleDir), port: options.port });
-  const files: ContextFile[] = [{ path: 'Dockerfile', content: Buffer.from(dockerfile) }, ...readBundleFiles(options.bundleDir)];
+  const files: ContextFile[] = [{ path: 'Dockerfile', content: Buffer.from(dockerfile) }, ...readBundleFiles(options.bundleDir, { sourceMaps: options.sourceMaps })];
   const context = await packBuildContext(files);
   const labels = { ...options.labels, [SERVICE_LABEL]: options.service };
   return { context, tag: contentTag(context, labels), labels, baseImage: finalBaseImage(dockerfile) ?? options.baseImage };

@@ -18,6 +18,8 @@ export interface NormalizedBuildImageOptions {
   baseImage: string;
   extraTags: string[];
   keep: number;
+  /** Source maps go into the image only when asked: they are often larger than the code. */
+  sourceMaps: boolean;
   /** A user's Dockerfile (absolute path), or undefined to render one. */
   dockerfile?: string;
   labels: Record<string, string>;
@@ -73,6 +75,7 @@ export function normalizeBuildImageOptions(options: BuildImageExecutorOptions, f
   }
 
   return {
+    sourceMaps: options.sourceMaps ?? false,
     service: projectName,
     projectRoot,
     workspaceRoot,

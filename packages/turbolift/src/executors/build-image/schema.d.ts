@@ -10,4 +10,6 @@ export interface BuildImageExecutorOptions {
   labels?: Record<string, string>;
   bundleDir?: string;
   port?: number;
+  /** Ship the bundle's source maps in the image (default false). */
+  sourceMaps?: boolean;
 }
