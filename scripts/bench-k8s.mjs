@@ -1,0 +1,324 @@
+// `node scripts/bench-k8s.mjs` (after `npm run build`, with tools/test-infra/up.sh and tools/test-cluster/up.sh
+// running): what deploy-k8s costs on the real single-node test cluster. Prints a Markdown section for
+// BENCHMARKS.md. Every load is bounded (4 callers, a time limit and a call limit); traffic goes only to
+// 127.0.0.1 and this cluster's ClusterIPs and pod IPs. The benchmark's namespace and workspace are removed.
+//
+//   1. deploy-k8s from start to ready (rolled out, Service routing): one function, then ten in parallel;
+//   2. calls per second through the Service ClusterIP vs straight to the pod IP;
+//   3. failed calls through a rolling update and a pod kill: turbolift (drain + retrying stub) vs a naive
+//      service (exits at once on SIGTERM, client without retries), same load;
+//   4. `nx affected -t deploy-k8s` with nothing changed in a workspace of 20 lifted services, against
+//      `nx show projects` in the same workspace.
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+
+const root = new URL('..', import.meta.url).pathname;
+const require = createRequire(import.meta.url);
+const WORKERS = 4;
+const PHASE_LIMIT_MS = 8000;
+const THROUGHPUT_MS = Number(process.env.BENCH_K8S_THROUGHPUT_MS ?? 5000);
+const MAX_CALLS = 400_000;
+
+// ---- load mode: a child process that calls one URL for a bounded time and prints its counts ----
+if (process.argv[2] === '--load') {
+  const [, , , fnName, url, retries, durationMs] = process.argv;
+  process.env.TURBOLIFT_MODE = 'distributed';
+  process.env[`TURBOLIFT_${fnName.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}_URL`] = url;
+  const { liftedStub } = require('@turbolift/runtime');
+  const call = liftedStub(fnName, (n) => n * 2 + 1, { service: 'bench', retries: Number(retries), timeoutMs: 5000 });
+  const counts = { ok: 0, failed: 0, errors: {} };
+  let issued = 0;
+  const started = performance.now();
+  let stopAt = started + Math.min(Number(durationMs), PHASE_LIMIT_MS);
+  process.stdin.on('data', () => (stopAt = Math.min(stopAt, performance.now())));
+  process.stdin.on('error', () => undefined);
+  const worker = async () => {
+    while (performance.now() < stopAt && issued < MAX_CALLS) {
+      const n = issued++;
+      try {
+        if ((await call(n)) === n * 2 + 1) counts.ok++;
+        else counts.failed++;
+      } catch (error) {
+        counts.failed++;
+        counts.errors[error.code ?? error.name] = (counts.errors[error.code ?? error.name] ?? 0) + 1;
+      }
+    }
+  };
+  console.log('LOAD started');
+  await Promise.all(Array.from({ length: WORKERS }, worker));
+  console.log(`RESULT ${JSON.stringify({ ...counts, ms: Math.round(performance.now() - started) })}`);
+  process.exit(0);
+}
+
+// ---- where the test infrastructure is ----
+function infraValue(key, fallback) {
+  if (process.env[key]) return process.env[key];
+  const envFile = join(process.env.TURBOLIFT_TEST_INFRA_DIR ?? '/tmp/turbolift-test-infra', 'env.sh');
+  const match = existsSync(envFile) && new RegExp(`^export ${key}=(.*)$`, 'm').exec(readFileSync(envFile, 'utf8'));
+  return match ? match[1].trim().replace(/^(['"])(.*)\1$/, '$2') : fallback;
+}
+const kubeconfig = process.env.TURBOLIFT_TEST_KUBECONFIG ?? join(process.env.TURBOLIFT_CLUSTER_STATE ?? '/tmp/turbolift-test-cluster', 'kubeconfig');
+const registry = infraValue('TURBOLIFT_TEST_REGISTRY', '127.0.0.1:5000');
+const baseImage = infraValue('TURBOLIFT_TEST_BASE_IMAGE', `turbolift-test/node:${process.versions.node.split('.')[0]}`);
+const namespace = `tl-bench-${randomBytes(3).toString('hex')}`;
+const work = mkdtempSync(join(tmpdir(), 'turbolift-bench-k8s-'));
+
+function sh(command, args, options = {}) {
+  const result = spawnSync(command, args, { encoding: 'utf8', timeout: 300_000, maxBuffer: 64 << 20, ...options });
+  if (result.status !== 0 && !options.allowFailure) {
+    throw new Error(`${command} ${args.join(' ')} exited ${result.status}: ${(result.stderr || result.stdout || '').trim().slice(-2000)}`);
+  }
+  return result.stdout ?? '';
+}
+const kubectl = (...args) => sh('kubectl', ['--kubeconfig', kubeconfig, ...args]);
+const kubectlAsync = (...args) =>
+  new Promise((resolve, reject) => {
+    const child = spawn('kubectl', ['--kubeconfig', kubeconfig, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (c) => (err += c));
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`kubectl ${args.join(' ')}: ${err.trim()}`))));
+  });
+const delay = (ms) => new Promise((r) => setTimeout(r, ms));
+const seconds = (ms) => `${(ms / 1000).toFixed(2)} s`;
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+/** Builds and pushes an image from a folder; returns `repo@digest`-ready parts. */
+function buildAndPush(repository, context) {
+  const tag = createHash('sha256').update(readFileSync(join(context, 'Dockerfile'))).update(readFileSync(join(context, 'main.js'))).update(baseImage).digest('hex').slice(0, 12);
+  sh('docker', ['build', '-q', '--build-arg', `BASE_IMAGE=${baseImage}`, '-t', `${repository}:${tag}`, context]);
+  const pushed = sh('docker', ['push', `${repository}:${tag}`]);
+  const digest = /digest: (sha256:[0-9a-f]{64})/.exec(pushed)?.[1];
+  if (!digest) throw new Error(`no digest in docker push output for ${repository}:${tag}`);
+  return { image: repository, tag, tags: [tag], digest, pushed: true };
+}
+
+/** A turbolift service image: the runtime's serve() around one small function, bundled like the bundle target. */
+function turboliftImage() {
+  const context = join(work, 'image-turbolift');
+  mkdirSync(context, { recursive: true });
+  const entry = join(work, 'service.cjs');
+  writeFileSync(entry, "const { serve } = require('@turbolift/runtime');\nvoid serve(function benchEcho(n) { return n * 2 + 1; }, { name: 'benchEcho' });\n");
+  const esbuild = require('esbuild');
+  esbuild.buildSync({ entryPoints: [entry], bundle: true, platform: 'node', target: 'node20', format: 'cjs', outfile: join(context, 'main.js'), nodePaths: [join(root, 'node_modules')], logLevel: 'error' });
+  writeFileSync(join(context, 'Dockerfile'), 'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nCOPY main.js /app/main.js\nUSER 1000:1000\nCMD ["node", "/app/main.js"]\n');
+  return buildAndPush(`${registry}/turbolift-bench/bench-echo`, context);
+}
+
+function naiveImage() {
+  const context = join(work, 'image-naive');
+  mkdirSync(context, { recursive: true });
+  writeFileSync(join(context, 'main.js'), readFileSync(join(root, 'e2e/fixtures/deploy/naive/server.js')));
+  writeFileSync(join(context, 'Dockerfile'), readFileSync(join(root, 'e2e/fixtures/deploy/naive/Dockerfile'), 'utf8').replace('server.js /app/server.js', 'main.js /app/server.js'));
+  return buildAndPush(`${registry}/turbolift-bench/naive-echo`, context);
+}
+
+// ---- deploy-k8s through the built executor, as Nx would call it (one process, no Nx startup) ----
+const deployExecutor = require(join(root, 'packages/turbolift/dist/executors/deploy-k8s/executor.js')).default;
+const deployWorkspace = join(work, 'deploy-ws');
+mkdirSync(deployWorkspace, { recursive: true });
+writeFileSync(join(deployWorkspace, 'package.json'), JSON.stringify({ name: '@bench/source', private: true }));
+
+function contextFor(project) {
+  return {
+    root: deployWorkspace,
+    cwd: deployWorkspace,
+    projectName: project,
+    targetName: 'deploy-k8s',
+    isVerbose: false,
+    projectsConfigurations: { version: 2, projects: { [project]: { root: `apps/${project}` } } },
+    nxJsonConfiguration: {},
+    projectGraph: { nodes: {}, dependencies: {} },
+  };
+}
+
+async function deploy(project, record, options = {}) {
+  const recordFile = join(deployWorkspace, 'dist/apps', project, 'image.json');
+  mkdirSync(join(recordFile, '..'), { recursive: true });
+  writeFileSync(recordFile, JSON.stringify({ service: project, ...record }));
+  const started = performance.now();
+  const result = await deployExecutor({ kubeconfig, namespace, createNamespace: true, ...options }, contextFor(project));
+  if (!result.success) throw new Error(`deploy of ${project} failed: ${result.reason}`);
+  return { ms: performance.now() - started, result };
+}
+
+/** Starts the bounded load in a child process (so the deploy's own work does not share its event loop). */
+async function startLoad(fnName, url, retries) {
+  const child = spawn(process.execPath, [new URL(import.meta.url).pathname, '--load', fnName, url, String(retries), String(PHASE_LIMIT_MS)], {
+    cwd: root,
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  let output = '';
+  child.stdout.on('data', (c) => (output += c));
+  const done = new Promise((resolve, reject) =>
+    child.once('exit', (code) => {
+      const line = output.split('\n').find((l) => l.startsWith('RESULT '));
+      if (code === 0 && line) resolve(JSON.parse(line.slice(7)));
+      else reject(new Error(`load exited ${code}: ${output}`));
+    }),
+  );
+  const deadline = Date.now() + 20_000;
+  while (!output.includes('LOAD started') && Date.now() < deadline) await delay(20);
+  return { done, stop: () => (child.stdin.end('stop\n'), done) };
+}
+
+const podsOf = (selector) =>
+  kubectl('get', 'pods', '-n', namespace, '-l', selector, '--field-selector=status.phase=Running', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.podIP} {end}')
+    .trim()
+    .split(' ')
+    .filter(Boolean)
+    .map((pair) => pair.split('='));
+
+async function main() {
+  const lines = [];
+  const log = (line) => {
+    console.error(line);
+    lines.push(line);
+  };
+  // Quiet the executor's progress lines; errors still show.
+  const info = console.info;
+  console.info = () => undefined;
+
+  console.error(`bench-k8s: images, namespace ${namespace}`);
+  const turbolift = turboliftImage();
+  const naive = naiveImage();
+
+  // 1. deploy to ready
+  const single = await deploy('bench-one', turbolift);
+  const parallelStarted = performance.now();
+  const ten = await Promise.all(Array.from({ length: 10 }, (_, i) => deploy(`bench-p${i}`, turbolift)));
+  const parallelMs = performance.now() - parallelStarted;
+  const unchanged = await deploy('bench-one', turbolift);
+
+  // 2. calls per second: ClusterIP vs pod IP of the same single pod
+  const [[, podIP]] = podsOf('app.kubernetes.io/instance=bench-one');
+  const clusterIpUrl = single.result.url;
+  const podUrl = `http://${podIP}:8080`;
+  const rates = {};
+  for (const [label, url] of [['ClusterIP', clusterIpUrl], ['pod IP', podUrl], ['ClusterIP ', clusterIpUrl], ['pod IP ', podUrl]]) {
+    const load = await startLoad('benchEcho', url, 3);
+    await delay(THROUGHPUT_MS);
+    const result = await load.stop();
+    (rates[label.trim()] ??= []).push({ rps: (result.ok / result.ms) * 1000, failed: result.failed });
+  }
+
+  // 3. failed calls: turbolift (2 replicas) vs naive (2 replicas, plain kubectl)
+  const drainUrl = (await deploy('bench-drain', turbolift, { replicas: 2, env: { ROUND: '0' } })).result.url;
+  const naiveYaml = readFileSync(join(root, 'e2e/fixtures/deploy/naive/manifests.yaml'), 'utf8')
+    .replace(/__NAMESPACE__/g, namespace)
+    .replace(/__IMAGE__/g, `${naive.image}@${naive.digest}`);
+  writeFileSync(join(work, 'naive.yaml'), naiveYaml);
+  kubectl('apply', '-f', join(work, 'naive.yaml'));
+  kubectl('rollout', 'status', 'deployment/naive-echo', '-n', namespace, '--timeout=120s');
+  const naiveUrl = `http://${kubectl('get', 'service', 'naive-echo', '-n', namespace, '-o', 'jsonpath={.spec.clusterIP}').trim()}:80`;
+
+  const failures = {};
+  const turboliftRolling = await startLoad('benchEcho', drainUrl, 3);
+  await delay(300);
+  for (let round = 1; round <= 2; round++) await deploy('bench-drain', turbolift, { replicas: 2, env: { ROUND: String(round) } });
+  await delay(1000);
+  failures['turbolift, 2 rolling updates'] = await turboliftRolling.stop();
+
+  const turboliftKill = await startLoad('benchEcho', drainUrl, 3);
+  await delay(300);
+  kubectl('delete', 'pod', podsOf('app.kubernetes.io/instance=bench-drain')[0][0], '-n', namespace, '--wait=false');
+  await kubectlAsync('rollout', 'status', 'deployment/bench-drain', '-n', namespace, '--timeout=30s');
+  await delay(2000);
+  failures['turbolift, 1 of 2 pods deleted'] = await turboliftKill.stop();
+
+  const naiveRolling = await startLoad('naiveEcho', naiveUrl, 0);
+  await delay(300);
+  for (let round = 1; round <= 2; round++) {
+    await kubectlAsync('set', 'env', 'deployment/naive-echo', '-n', namespace, `ROUND=${round}`);
+    await kubectlAsync('rollout', 'status', 'deployment/naive-echo', '-n', namespace, '--timeout=30s');
+  }
+  await delay(1000);
+  failures['naive, 2 rolling updates'] = await naiveRolling.stop();
+
+  const naiveKill = await startLoad('naiveEcho', naiveUrl, 0);
+  await delay(300);
+  kubectl('delete', 'pod', podsOf('app=naive-echo')[0][0], '-n', namespace, '--wait=false');
+  await kubectlAsync('rollout', 'status', 'deployment/naive-echo', '-n', namespace, '--timeout=30s');
+  await delay(2000);
+  failures['naive, 1 of 2 pods deleted'] = await naiveKill.stop();
+  console.info = info;
+
+  // 4. no-change affected with 20 lifted services
+  const affected = affectedBench();
+
+  log(`Measured ${new Date().toISOString().slice(0, 10)} on the test cluster (tools/test-cluster, 1 node, 2 cores), Node ${process.versions.node}:`);
+  log('');
+  log('| deploy-k8s, start to ready (rolled out and routed) | time |');
+  log('|---|---|');
+  log(`| 1 function, new (executor in-process, no Nx startup) | ${seconds(single.ms)} |`);
+  log(`| 10 functions in parallel, new | ${seconds(parallelMs)} (each: median ${seconds(median(ten.map((d) => d.ms)))}, max ${seconds(Math.max(...ten.map((d) => d.ms)))}) |`);
+  log(`| 1 function, unchanged (nothing written, rollout checked) | ${seconds(unchanged.ms)} |`);
+  log('');
+  log(`| calls/s, ${WORKERS} keep-alive callers, ${THROUGHPUT_MS / 1000} s, stub \`benchEcho(n)\` | round 1 | round 2 | failed |`);
+  log('|---|---|---|---|');
+  for (const [label, runs] of Object.entries(rates)) {
+    const row = label === 'pod IP' ? 'direct to the pod IP (:8080)' : 'through the Service ClusterIP (:80)';
+    log(`| ${row} | ${runs.map((r) => Math.round(r.rps)).join(' | ')} | ${runs.reduce((a, r) => a + r.failed, 0)} |`);
+  }
+  log('');
+  log(`| ${WORKERS} callers, ≤ ${PHASE_LIMIT_MS / 1000} s per phase | calls ok | failed | errors |`);
+  log('|---|---|---|---|');
+  for (const [label, r] of Object.entries(failures)) log(`| ${label} | ${r.ok} | ${r.failed} | ${JSON.stringify(r.errors).replace(/"/g, '')} |`);
+  log('');
+  log('| 20 lifted services, nothing changed (NX_DAEMON=false) | median of 5 |');
+  log('|---|---|');
+  log(`| \`nx show projects\` (baseline: Nx startup + project graph) | ${seconds(affected.baseline)} |`);
+  log(`| \`nx affected -t deploy-k8s --base=HEAD\` | ${seconds(affected.affected)} (tasks run: ${affected.tasks}) |`);
+  console.log(lines.join('\n'));
+}
+
+/** A bare Nx workspace with 20 lifted-service markers, using this repository's nx and plugin. */
+function affectedBench() {
+  const ws = join(work, 'affected-ws');
+  mkdirSync(ws, { recursive: true });
+  writeFileSync(join(ws, 'package.json'), JSON.stringify({ name: '@bench/source', private: true }));
+  writeFileSync(join(ws, 'nx.json'), JSON.stringify({ plugins: ['turbolift/plugin'], defaultBase: 'main' }));
+  writeFileSync(join(ws, '.gitignore'), 'node_modules\n.nx\ndist\n');
+  symlinkSync(join(root, 'node_modules'), join(ws, 'node_modules'));
+  for (let i = 0; i < 20; i++) {
+    const dir = join(ws, `apps/lifted/f${i}-service`);
+    mkdirSync(join(dir, 'src'), { recursive: true });
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: `@bench/f${i}-service`, private: true }));
+    writeFileSync(join(dir, 'turbolift.json'), JSON.stringify({ function: `f${i}`, library: `@bench/lifted-f${i}`, main: 'src/main.ts', port: 4400 + i }));
+    writeFileSync(join(dir, 'src/main.ts'), `export const f${i} = ${i};\n`);
+  }
+  const git = (...args) => sh('git', ['-c', 'user.name=bench', '-c', 'user.email=bench@localhost', ...args], { cwd: ws });
+  git('init', '-q', '-b', 'main');
+  git('add', '-A');
+  git('commit', '-q', '-m', 'twenty services');
+  const env = { ...process.env, NX_DAEMON: 'false', NX_TUI: 'false', NX_NO_CLOUD: 'true', CI: 'true', FORCE_COLOR: '0' };
+  const nx = (...args) => sh(join(root, 'node_modules/.bin/nx'), args, { cwd: ws, env });
+  const shown = JSON.parse(nx('show', 'project', '@bench/f0-service', '--json'));
+  if (!shown.targets['deploy-k8s']) throw new Error('the plugin inferred no deploy-k8s target in the affected benchmark workspace');
+  if (JSON.parse(nx('show', 'projects', '--json')).length !== 20) throw new Error('expected 20 projects in the affected benchmark workspace');
+  const time = (...args) => {
+    const runs = [];
+    let out = '';
+    for (let i = 0; i < 5; i++) {
+      const started = performance.now();
+      out = nx(...args);
+      runs.push(performance.now() - started);
+    }
+    return { ms: median(runs), out };
+  };
+  const baseline = time('show', 'projects');
+  const affected = time('affected', '-t', 'deploy-k8s', '--base=HEAD', '--output-style=static');
+  const tasks = (affected.out.match(/^\s*> nx run /gm) ?? []).length;
+  return { baseline: baseline.ms, affected: affected.ms, tasks };
+}
+
+try {
+  await main();
+} finally {
+  spawnSync('kubectl', ['--kubeconfig', kubeconfig, 'delete', 'namespace', namespace, '--ignore-not-found', '--wait=false'], { stdio: 'ignore' });
+  rmSync(work, { recursive: true, force: true });
+}
