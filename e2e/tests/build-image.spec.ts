@@ -7,22 +7,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import type { ImageRecord } from '../../packages/turbolift/src/docker/image-record';
 import { bundleApp, runApp } from '../support/app';
 import { ensureDocker } from '../support/infra';
 import { nx, run, waitFor, type RunResult } from '../support/run';
 import { commitAll, copyWorkspace, writeFiles } from '../support/workspace';
-
-interface ImageRecord {
-  service: string;
-  image: string;
-  tag: string;
-  tags: string[];
-  digest: string | null;
-  size: number;
-  baseImage: string;
-  baseImageSize: number | null;
-  pushed: boolean;
-}
 
 /** Where up.sh put things: from the environment (`npm test` exports it), else from up.sh's env file. */
 function infraValue(key: string, fallback: string): string {

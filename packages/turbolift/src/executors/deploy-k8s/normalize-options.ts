@@ -14,17 +14,11 @@ export interface ProjectInfo {
   workspaceName?: string;
 }
 
-export interface NormalizedDeployOptions {
+/** The desired state of the service (less the namespace and image, known once the cluster and record are read), plus how to deploy it. */
+export interface NormalizedDeployOptions
+  extends Pick<ServiceDeploySpec, 'name' | 'partOf' | 'replicas' | 'resources' | 'autoscaling' | 'env' | 'drainMs' | 'createNamespace'> {
   cluster: ClusterSelection;
-  name: string;
-  partOf: string;
   imageRecordPath: string;
-  replicas: number;
-  resources: ResourceSettings;
-  autoscaling: AutoscalingSettings;
-  env: Record<string, string>;
-  drainMs: number;
-  createNamespace: boolean;
   timeoutMs: number;
   dryRun: boolean;
   /** Where a dry run also writes its YAML. */

@@ -71,6 +71,12 @@ export function createService(tree: Tree, spec: ServiceSpec): void {
   writeJson(tree, joinPathFragments(root, 'turbolift.json'), { function: fn, library: library.importPath, main: 'src/main.ts', port });
   const toRoot = offsetFromRoot(root);
   const tags = ['turbolift:service'];
+  writeJson(tree, joinPathFragments(root, 'tsconfig.json'), {
+    extends: `${toRoot}tsconfig.base.json`,
+    files: [],
+    include: [],
+    references: [{ path: './tsconfig.app.json' }],
+  });
   if (isTsSolutionLayout(tree)) {
     const scope = library.importPath.startsWith('@') ? library.importPath.split('/')[0] + '/' : '';
     const libPackage = readJson(tree, joinPathFragments(library.root, 'package.json'));
@@ -81,12 +87,6 @@ export function createService(tree: Tree, spec: ServiceSpec): void {
       ...(libPackage.type ? { type: libPackage.type } : {}),
       dependencies: { [RUNTIME_PACKAGE]: spec.runtimeRange, [library.importPath]: '*' },
       nx: { tags },
-    });
-    writeJson(tree, joinPathFragments(root, 'tsconfig.json'), {
-      extends: `${toRoot}tsconfig.base.json`,
-      files: [],
-      include: [],
-      references: [{ path: './tsconfig.app.json' }],
     });
     writeJson(tree, joinPathFragments(root, 'tsconfig.app.json'), {
       extends: `${toRoot}tsconfig.base.json`,
@@ -105,12 +105,6 @@ export function createService(tree: Tree, spec: ServiceSpec): void {
       projectType: 'application',
       tags,
       targets: {},
-    });
-    writeJson(tree, joinPathFragments(root, 'tsconfig.json'), {
-      extends: `${toRoot}tsconfig.base.json`,
-      files: [],
-      include: [],
-      references: [{ path: './tsconfig.app.json' }],
     });
     writeJson(tree, joinPathFragments(root, 'tsconfig.app.json'), {
       extends: './tsconfig.json',
