@@ -13,7 +13,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
@@ -174,6 +174,7 @@ const podsOf = (selector) =>
     .map((pair) => pair.split('='));
 
 async function main() {
+  const loadAtStart = loadavg()[0];
   const lines = [];
   const log = (line) => {
     console.error(line);
@@ -250,7 +251,7 @@ async function main() {
   // 4. no-change affected with 20 lifted services
   const affected = affectedBench();
 
-  log(`Measured ${new Date().toISOString().slice(0, 10)} on the test cluster (tools/test-cluster, 1 node, 2 cores), Node ${process.versions.node}:`);
+  log(`Measured ${new Date().toISOString().slice(0, 10)} on the test cluster (tools/test-cluster, 1 node, 2 cores), Node ${process.versions.node}; 1-minute load average at the end ${loadavg()[0].toFixed(1)} (from ${loadAtStart.toFixed(1)} at the start):`);
   log('');
   log('| deploy-k8s, start to ready (rolled out and routed) | time |');
   log('|---|---|');
@@ -265,9 +266,9 @@ async function main() {
     log(`| ${row} | ${runs.map((r) => Math.round(r.rps)).join(' | ')} | ${runs.reduce((a, r) => a + r.failed, 0)} |`);
   }
   log('');
-  log(`| ${WORKERS} callers, ≤ ${PHASE_LIMIT_MS / 1000} s per phase | calls ok | failed | errors |`);
-  log('|---|---|---|---|');
-  for (const [label, r] of Object.entries(failures)) log(`| ${label} | ${r.ok} | ${r.failed} | ${JSON.stringify(r.errors).replace(/"/g, '')} |`);
+  log(`| ${WORKERS} callers, ≤ ${PHASE_LIMIT_MS / 1000} s per phase | phase | calls ok | failed | errors |`);
+  log('|---|---|---|---|---|');
+  for (const [label, r] of Object.entries(failures)) log(`| ${label} | ${seconds(r.ms)} | ${r.ok} | ${r.failed} | ${JSON.stringify(r.errors).replace(/"/g, '')} |`);
   log('');
   log('| 20 lifted services, nothing changed (NX_DAEMON=false) | median of 5 |');
   log('|---|---|');
