@@ -1,16 +1,11 @@
-/** What `build-image` records in `dist/<projectRoot>/image.json` (see docs/ARCHITECTURE.md). */
-export interface ImageRecord {
-  service: string;
-  /** Repository, e.g. `127.0.0.1:5000/compress-all-service`. */
-  image: string;
-  tag: string;
-  tags?: string[];
-  /** Registry digest (`sha256:…`) when the image was pushed, else null. */
-  digest: string | null;
-  size?: number;
-  baseImage?: string;
-  pushed?: boolean;
-}
+import type { ImageRecord as WrittenImageRecord } from '../docker/image-record';
+
+/**
+ * What deploy reads from the record `build-image` writes (`dist/<projectRoot>/image.json`): the service, the
+ * image and its digest are required; the rest is informative and may be missing from a hand-made record.
+ */
+export type ImageRecord = Pick<WrittenImageRecord, 'service' | 'image' | 'tag' | 'digest'> &
+  Partial<Omit<WrittenImageRecord, 'service' | 'image' | 'tag' | 'digest'>>;
 
 export interface ResourceQuantities {
   cpu: string;
