@@ -4,8 +4,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
-import { JSON_CONTENT_TYPE, MSGPACK_CONTENT_TYPE, isPlainJson, mediaType } from '../codec';
-import { packMsgpackPooled, releasePacked, unpackMsgpack, type PackedLease } from '../codec/msgpack';
+import { JSON_CONTENT_TYPE, MSGPACK_CONTENT_TYPE, encodePooled, mediaType, type Encoded } from '../codec';
+import { releasePacked, unpackMsgpack, type PackedLease } from '../codec/msgpack';
 import { RemoteError, TurboliftCallError } from '../errors';
 import type { CallTarget } from './pools';
 import { backoffDelay, errorCode, isConnectionFailure, isTimeout } from './retry';
@@ -23,21 +23,14 @@ const MSGPACK_HEADERS = { 'content-type': MSGPACK_CONTENT_TYPE };
 
 export async function callRemote(target: CallTarget, policy: CallPolicy, args: unknown[]): Promise<unknown> {
   const { fnName } = policy;
-  let body: string | Buffer;
-  let headers: typeof JSON_HEADERS | typeof MSGPACK_HEADERS;
-  let lease: PackedLease | undefined;
+  let encoded: Encoded & { lease?: PackedLease };
   try {
-    if (isPlainJson(args)) {
-      body = JSON.stringify(args);
-      headers = JSON_HEADERS;
-    } else {
-      lease = packMsgpackPooled(args);
-      body = lease.bytes;
-      headers = MSGPACK_HEADERS;
-    }
+    encoded = encodePooled(args);
   } catch (error) {
     throw new TurboliftCallError({ code: 'TL_ENCODE_FAILED', fnName, reason: `cannot encode the arguments: ${(error as Error).message}`, cause: error });
   }
+  const { body, lease } = encoded;
+  const headers = encoded.contentType === JSON_CONTENT_TYPE ? JSON_HEADERS : MSGPACK_HEADERS;
 
   const deadline = Date.now() + policy.timeoutMs;
   const maxAttempts = policy.idempotent ? policy.retries + 1 : 1;

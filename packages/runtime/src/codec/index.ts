@@ -2,7 +2,7 @@
  * value <-> bytes for the wire. `application/json` when the value is plain JSON, else
  * `application/vnd.turbolift.msgpack`. The same rule applies to the argument array and to the result.
  */
-import { MSGPACK_CONTENT_TYPE, packMsgpack, unpackMsgpack } from './msgpack';
+import { MSGPACK_CONTENT_TYPE, packMsgpack, packMsgpackPooled, unpackMsgpack, type PackedLease } from './msgpack';
 import { isPlainJson } from './plain-json';
 
 export const JSON_CONTENT_TYPE = 'application/json';
@@ -18,6 +18,16 @@ export interface Encoded {
 export function encode(value: unknown): Encoded {
   if (isPlainJson(value)) return { contentType: JSON_CONTENT_TYPE, body: JSON.stringify(value) };
   return { contentType: MSGPACK_CONTENT_TYPE, body: packMsgpack(value) };
+}
+
+/**
+ * `encode` for the call path: msgpack bytes are packed into a pooled buffer, on loan until `releasePacked(lease)`
+ * once the HTTP exchange that sent them is over.
+ */
+export function encodePooled(value: unknown): Encoded & { lease?: PackedLease } {
+  if (isPlainJson(value)) return { contentType: JSON_CONTENT_TYPE, body: JSON.stringify(value) };
+  const lease = packMsgpackPooled(value);
+  return { contentType: MSGPACK_CONTENT_TYPE, body: lease.bytes, lease };
 }
 
 /** Inverse of `encode`. `contentType` may carry parameters (`; charset=utf-8`). */

@@ -3,8 +3,8 @@
  * `GET /healthz` and `GET /readyz`. Built as a fastify instance so tests can `inject` into it.
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { JSON_CONTENT_TYPE, MSGPACK_CONTENT_TYPE, isPlainJson } from '../codec';
-import { packMsgpackPooled, releasePacked, unpackMsgpack, type PackedLease } from '../codec/msgpack';
+import { JSON_CONTENT_TYPE, MSGPACK_CONTENT_TYPE, encodePooled, type Encoded } from '../codec';
+import { releasePacked, unpackMsgpack, type PackedLease } from '../codec/msgpack';
 import { ServiceError, argumentCount, fromFastifyError, malformedBody, thrownBody } from './errors';
 import { Lifecycle } from './lifecycle';
 import type { NormalizedServeOptions } from './options';
@@ -44,29 +44,18 @@ export function buildService(fn: ServedFunction, options: NormalizedServeOptions
 
   const sendResult = (reply: FastifyReply, result: unknown) => {
     if (lifecycle.draining) reply.header('connection', 'close');
-    let body: string | Buffer;
-    let type: string;
-    let lease: PackedLease | undefined;
+    let encoded: Encoded & { lease?: PackedLease };
     try {
-      if (isPlainJson(result)) {
-        body = JSON.stringify(result);
-        type = JSON_CONTENT_TYPE;
-      } else {
-        lease = packMsgpackPooled(result);
-        body = lease.bytes;
-        type = MSGPACK_CONTENT_TYPE;
-      }
+      encoded = encodePooled(result);
     } catch (error) {
       const failure = new ServiceError('TL_RESULT_NOT_ENCODABLE', 500, `${name} returned a value that cannot be encoded: ${(error as Error).message}`);
       reply.code(500).header('content-type', JSON_CONTENT_TYPE).send(JSON.stringify(failure.toBody()));
       return;
     }
-    if (lease) {
-      const packed = lease;
-      // Back to the pool once the whole response is handed to the OS; a broken connection just drops it.
-      reply.raw.once('finish', () => releasePacked(packed));
-    }
-    reply.header('content-type', type).send(body);
+    const { lease } = encoded;
+    // Back to the pool once the whole response is handed to the OS; a broken connection just drops it.
+    if (lease) reply.raw.once('finish', () => releasePacked(lease));
+    reply.header('content-type', encoded.contentType).send(encoded.body);
   };
 
   const sendThrown = (reply: FastifyReply, thrown: unknown) => {
