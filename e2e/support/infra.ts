@@ -24,6 +24,16 @@ export function ensureDocker(): void {
   markStarted('test-infra');
 }
 
+function infraSetting(key: string): string {
+  const value = process.env[key];
+  if (!value) throw new Error(`${key} is not set: call ensureDocker() first (it runs tools/test-infra/up.sh and exports it)`);
+  return value;
+}
+
+/** The loopback image registry (e.g. 127.0.0.1:5000) and the local Node base image, as up.sh reported them. */
+export const testRegistry = () => infraSetting('TURBOLIFT_TEST_REGISTRY');
+export const testBaseImage = () => infraSetting('TURBOLIFT_TEST_BASE_IMAGE');
+
 /** A real single-node cluster; returns its kubeconfig path. */
 export function ensureCluster(): string {
   ensureDocker();

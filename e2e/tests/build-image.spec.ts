@@ -4,25 +4,14 @@
  * Every container started here is removed again; the images of these services are removed at the end.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ImageRecord } from '../../packages/turbolift/src/docker/image-record';
 import { bundleApp, runApp } from '../support/app';
-import { ensureDocker } from '../support/infra';
+import { ensureDocker, testBaseImage, testRegistry } from '../support/infra';
 import { nx, run, waitFor, type RunResult } from '../support/run';
 import { commitAll, copyWorkspace, writeFiles } from '../support/workspace';
-
-/** Where up.sh put things: from the environment (`npm test` exports it), else from up.sh's env file. */
-function infraValue(key: string, fallback: string): string {
-  if (process.env[key]) return process.env[key]!;
-  const envFile = join(process.env.TURBOLIFT_TEST_INFRA_DIR ?? '/tmp/turbolift-test-infra', 'env.sh');
-  if (existsSync(envFile)) {
-    const match = new RegExp(`^export ${key}=(.*)$`, 'm').exec(readFileSync(envFile, 'utf8'));
-    if (match) return match[1].trim();
-  }
-  return fallback;
-}
+import { freePort } from '../../tools/test-support/free-port';
 
 const services = {
   greet: { fn: 'imgGreet', project: '@acme/img-greet-service', root: 'apps/lifted/img-greet-service', env: 'TURBOLIFT_IMG_GREET_URL' },
@@ -59,16 +48,6 @@ main().catch((error) => {
 
 const docker = (args: string[]) => run('docker', args, { cwd: '/', timeoutMs: 120_000 });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Lines like `> nx run @acme/x:build-image  [local cache]`: which tasks ran and how. */
 function taskLines(outcome: RunResult): string[] {
@@ -97,8 +76,8 @@ describe('build-image in a fresh workspace with a real engine and registry', () 
 
   beforeAll(() => {
     ensureDocker();
-    registry = infraValue('TURBOLIFT_TEST_REGISTRY', '127.0.0.1:5000');
-    baseImage = infraValue('TURBOLIFT_TEST_BASE_IMAGE', `turbolift-test/node:${process.versions.node.split('.')[0]}`);
+    registry = testRegistry();
+    baseImage = testBaseImage();
 
     ws = copyWorkspace('build-image');
     const lib = ['--bundler=tsc', '--unitTestRunner=none', '--linter=none', '--no-interactive'];

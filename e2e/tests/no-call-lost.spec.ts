@@ -10,10 +10,10 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleApp } from '../support/app';
-import { ensureCluster } from '../support/infra';
+import { ensureCluster, testBaseImage, testRegistry } from '../support/infra';
 import { childEnv, delay, nx, run, waitFor } from '../support/run';
 import { commitAll, copyWorkspace, writeFiles } from '../support/workspace';
-import { configureDeploys, createLibrary, kubectlFor, registeredEndpoints, testBaseImage, testRegistry, uniqueNamespace } from '../fixtures/deploy/cluster-helpers';
+import { configureDeploys, createLibrary, kubectlFor, registeredEndpoints, uniqueNamespace } from '../fixtures/deploy/cluster-helpers';
 
 const fixtureDir = join(__dirname, '../fixtures/deploy');
 const fixture = (name: string) => readFileSync(join(fixtureDir, name), 'utf8');

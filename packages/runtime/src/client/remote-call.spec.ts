@@ -1,22 +1,15 @@
 // Retries, timeouts and failure reports of distributed calls, against real servers on loopback.
 import { createServer, type Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { closeConnections, liftedStub, serve, TurboliftCallError, type RunningService } from '../index';
 import { backoffDelay } from './retry';
+import { freePort } from '../../../../tools/test-support/free-port';
 
 function add(a: number, b: number): number {
   return a + b;
 }
 
 /** A port that nothing listens on (taken from the OS, then released). */
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** A plain HTTP server that answers 503 `unavailable` times, then 200 with the JSON result 42. */
 async function flakyServer(unavailable: number): Promise<{ server: Server; url: string; requests: () => number }> {

@@ -9,7 +9,6 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -19,6 +18,7 @@ import type { ImageRecord } from '../../docker/image-record';
 import { recordConsistency } from '../../docker/record-check';
 import buildImageExecutor from './executor';
 import type { BuildImageExecutorOptions } from './schema';
+import { freePort } from '../../../../../tools/test-support/free-port';
 
 const BUILD_TIMEOUT = 180_000;
 let infra: TestInfra;
@@ -87,16 +87,6 @@ function record(service: { root: string }): ImageRecord {
   return JSON.parse(readFileSync(join(workspace, 'dist', service.root, 'image.json'), 'utf8')) as ImageRecord;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 async function manifest(repository: string, tag: string): Promise<{ status: number; digest?: string }> {
   const path = repository.slice(infra.registry.length + 1);

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ExecutorContext } from '@nx/devkit';
 import { registerEndpoint, unregisterEndpoint } from './endpoints-file';
 import serveExecutor from './executor';
+import { freePort } from '../../../../../tools/test-support/free-port';
 
 /** A stand-in service bundle: real HTTP, the runtime's probe and env contract, nothing else. */
 const fakeService = `
@@ -21,14 +22,6 @@ server.listen(Number(process.env.PORT), process.env.HOST);
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
 `;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const port = (probe.address() as { port: number }).port;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 describe('serve', () => {
   let root: string | undefined;
