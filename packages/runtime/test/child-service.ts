@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
+import { OPTIONAL_NATIVE_PACKAGES, serviceBundleEntries } from '../src/bundling';
 
 export interface ChildService {
   child: ChildProcess;
@@ -23,8 +24,18 @@ export interface ChildService {
 
 export async function startChildService(fixture: string, env: Record<string, string> = {}): Promise<ChildService> {
   const dir = mkdtempSync(join(tmpdir(), 'turbolift-runtime-fixture-'));
-  const bundle = join(dir, 'service.cjs');
-  buildSync({ entryPoints: [fixture], bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile: bundle, logLevel: 'error' });
+  const bundle = join(dir, 'main.js');
+  // As the plugin's bundle: main.js plus the files the worker pool starts its threads from.
+  buildSync({
+    entryPoints: { main: fixture, ...serviceBundleEntries() },
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    outdir: dir,
+    external: [...OPTIONAL_NATIVE_PACKAGES],
+    logLevel: 'error',
+  });
   const child = spawn(process.execPath, [bundle], {
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', TURBOLIFT_MODE: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

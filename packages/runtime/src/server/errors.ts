@@ -12,6 +12,9 @@ export type ServiceErrorCode =
   | 'TL_NOT_FOUND'
   | 'TL_FUNCTION_THREW'
   | 'TL_RESULT_NOT_ENCODABLE'
+  | 'TL_CALL_TIMEOUT'
+  | 'TL_OVERLOADED'
+  | 'TL_WORKER_FAILED'
   | 'TL_INTERNAL';
 
 export interface ErrorBody {
@@ -34,6 +37,16 @@ export class ServiceError extends Error {
 }
 
 export const malformedBody = (reason: string) => new ServiceError('TL_MALFORMED_BODY', 400, reason);
+
+export const callTimedOut = (fnName: string, ms: number, stopped: boolean) =>
+  new ServiceError(
+    'TL_CALL_TIMEOUT',
+    504,
+    `${fnName} gave no result within ${ms} ms of the call's arrival (TURBOLIFT_CALL_TIMEOUT_MS)${stopped ? '; the worker running it was stopped and replaced' : ''}`,
+  );
+
+export const overloaded = (fnName: string, waiting: number) =>
+  new ServiceError('TL_OVERLOADED', 503, `${fnName} is busy: every worker is running and ${waiting} calls are queued (TURBOLIFT_MAX_QUEUE); retry later or elsewhere`);
 
 export const argumentCount = (fnName: string, got: number, min: number, max: number) =>
   new ServiceError('TL_ARGUMENT_COUNT', 400, `${fnName} takes ${describeRange(min, max)}, got ${got}`);

@@ -2,6 +2,7 @@
  * Service options and their environment variables, normalised once at the edge.
  */
 import { normalizeArity, type ArityOption, type ArityRange } from './arity';
+import { usableCpus } from './cpus';
 
 export interface ServeOptions {
   /** The function's name in logs and errors; default `fn.name`. */
@@ -30,6 +31,29 @@ export interface ServeOptions {
   manageProcess?: boolean;
   /** fastify's logger option; default false (the service logs its own few lines). */
   logger?: boolean | Record<string, unknown>;
+  /**
+   * Worker threads that run the function, so that a CPU-heavy call never blocks HTTP, the probes or the
+   * signals, and calls use every CPU the process may use. `0` runs the function on the main thread
+   * (inline). Default `$TURBOLIFT_WORKERS`, else the CPUs this process may use (the cgroup CPU quota,
+   * i.e. a pod's CPU limit, else `os.availableParallelism()`), or 0 when no `entry` is known.
+   */
+  workers?: number;
+  /**
+   * The module whose top level calls `serve(fn)`: each worker thread loads it to get the function.
+   * Default: the process's main module, when `serve` manages the process (a lifted service's main.js).
+   */
+  entry?: string;
+  /**
+   * Longest a call may take from its arrival, queueing included; past it the caller gets 504
+   * `TL_CALL_TIMEOUT` and, in a pool, the worker running it is stopped and replaced. Default
+   * `$TURBOLIFT_CALL_TIMEOUT_MS`, else 60000; 0 for no limit.
+   */
+  callTimeoutMs?: number;
+  /**
+   * Calls waiting for a worker beyond which new calls get 503 `TL_OVERLOADED` with `retry-after` at once.
+   * Default `$TURBOLIFT_MAX_QUEUE`, else 16 per worker.
+   */
+  maxQueue?: number;
 }
 
 export interface NormalizedServeOptions {
@@ -43,7 +67,16 @@ export interface NormalizedServeOptions {
   drainQuietMs: number;
   manageProcess: boolean;
   logger: boolean | Record<string, unknown>;
+  /** 0: inline, on the main thread. */
+  workers: number;
+  entry: string | undefined;
+  /** 0: no limit. */
+  callTimeoutMs: number;
+  maxQueue: number;
 }
+
+export const DEFAULT_CALL_TIMEOUT_MS = 60_000;
+export const QUEUE_PER_WORKER = 16;
 
 const MIB = 1024 * 1024;
 
@@ -51,10 +84,22 @@ export function normalizeServeOptions(
   fn: (...args: never[]) => unknown,
   options: ServeOptions = {},
   env: NodeJS.ProcessEnv = process.env,
+  /** Where `serve` was started from, when it manages the process: the pool's default entry. */
+  mainModule?: string,
 ): NormalizedServeOptions {
   if (typeof fn !== 'function') throw new TypeError(`serve: expected a function, got ${typeof fn}`);
   const name = options.name || fn.name || 'anonymous';
   const inKubernetes = Boolean(env.KUBERNETES_SERVICE_HOST);
+  const entry = options.entry ?? mainModule;
+  const workers = options.workers ?? envInteger(env, 'TURBOLIFT_WORKERS', entry ? usableCpus() : 0, 0, 1024);
+  checkInteger('workers', workers, 0, 1024);
+  if (workers > 0 && !entry) {
+    throw new TypeError(`serve(${name}): ${workers} workers need the module that calls serve (the entry option); use workers: 0 to run inline`);
+  }
+  const callTimeoutMs = options.callTimeoutMs ?? envInteger(env, 'TURBOLIFT_CALL_TIMEOUT_MS', DEFAULT_CALL_TIMEOUT_MS, 0, MAX_TIMER_MS);
+  checkInteger('callTimeoutMs', callTimeoutMs, 0, MAX_TIMER_MS);
+  const maxQueue = options.maxQueue ?? envInteger(env, 'TURBOLIFT_MAX_QUEUE', Math.max(1, workers) * QUEUE_PER_WORKER, 0, Number.MAX_SAFE_INTEGER);
+  checkInteger('maxQueue', maxQueue, 0, Number.MAX_SAFE_INTEGER);
   return {
     name,
     host: options.host ?? (env.HOST || '127.0.0.1'),
@@ -66,7 +111,18 @@ export function normalizeServeOptions(
     drainQuietMs: options.drainQuietMs ?? envInteger(env, 'TURBOLIFT_DRAIN_QUIET_MS', 2000, 0, Number.MAX_SAFE_INTEGER),
     manageProcess: options.manageProcess ?? true,
     logger: options.logger ?? false,
+    workers,
+    entry,
+    callTimeoutMs,
+    maxQueue,
   };
+}
+
+// setTimeout fires at once for delays past 2³¹-1 ms.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function checkInteger(key: string, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) throw new TypeError(`serve option ${key} must be an integer from ${min} to ${max}, got ${value}`);
 }
 
 function envInteger(env: NodeJS.ProcessEnv, key: string, fallback: number, min: number, max: number): number {

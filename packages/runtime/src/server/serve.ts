@@ -4,6 +4,7 @@
  * flight finish, closes keep-alive connections, exits 0.
  */
 import type { FastifyInstance } from 'fastify';
+import { poolWorkerData, registerPoolHandler } from './executor';
 import { normalizeServeOptions, type ServeOptions } from './options';
 import { buildService, type ServedFunction } from './service';
 
@@ -22,10 +23,22 @@ export function createService(fn: ServedFunction, options: ServeOptions = {}): F
   return buildService(fn, normalizeServeOptions(fn, options)).app;
 }
 
+/**
+ * In a pool worker thread (the service's module loaded again to get the function) `serve` registers
+ * the function for the pool and the promise never settles: the worker has nothing else to do.
+ */
 export async function serve(fn: ServedFunction, options: ServeOptions = {}): Promise<RunningService> {
-  const normalized = normalizeServeOptions(fn, options);
-  const { app, lifecycle } = buildService(fn, normalized);
-  const { name, manageProcess } = normalized;
+  const manageProcess = options.manageProcess ?? true;
+  const inWorker = poolWorkerData();
+  // The pool's threads load the module that started the process: a lifted service's main.js.
+  const mainModule = manageProcess && !inWorker && typeof require !== 'undefined' ? require.main?.filename : undefined;
+  const normalized = normalizeServeOptions(fn, inWorker ? { ...options, workers: 0 } : options, process.env, mainModule);
+  if (inWorker) {
+    registerPoolHandler(fn, normalized);
+    return new Promise<never>(() => undefined);
+  }
+  const { app, lifecycle, executor } = buildService(fn, normalized);
+  const { name } = normalized;
 
   let shuttingDown: Promise<void> | undefined;
   const shutdown = () =>
@@ -57,18 +70,28 @@ export async function serve(fn: ServedFunction, options: ServeOptions = {}): Pro
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   }
+  const fail = async (reason: string, error: unknown): Promise<never> => {
+    if (!manageProcess) {
+      await app.close().catch(() => undefined);
+      throw new Error(reason, { cause: error });
+    }
+    process.stderr.write(`${reason}\n`);
+    process.exit(1);
+  };
+  try {
+    await app.ready();
+  } catch (error) {
+    await fail(`${name} cannot start: ${(error as Error).message}`, error);
+  }
   try {
     await app.listen({ host: normalized.host, port: normalized.port });
   } catch (error) {
-    const reason = `${name} cannot listen on ${normalized.host}:${normalized.port}: ${(error as Error).message}`;
-    if (!manageProcess) throw new Error(reason, { cause: error });
-    process.stderr.write(`${reason}\n`);
-    process.exit(1);
+    await fail(`${name} cannot listen on ${normalized.host}:${normalized.port}: ${(error as Error).message}`, error);
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : normalized.port;
   const url = `http://${formatHost(normalized.host)}:${port}`;
-  log(`${name} listening on ${url}`);
+  log(`${name} listening on ${url} (${executor.description})`);
 
   return { app, url, port, shutdown };
 }

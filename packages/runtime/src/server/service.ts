@@ -1,26 +1,33 @@
 /**
  * The HTTP service around one function: `POST /v1/call` (body: the encoded array of arguments),
- * `GET /healthz` and `GET /readyz`. Built as a fastify instance so tests can `inject` into it.
+ * `POST /v1/map` (an encoded array of argument arrays), `GET /healthz` and `GET /readyz`. Built as a
+ * fastify instance so tests can `inject` into it. The function itself runs in the executor (a pool of
+ * worker threads, or inline): this module only moves bytes and answers.
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { JSON_CONTENT_TYPE, MSGPACK_CONTENT_TYPE, encodePooled, type Encoded } from '../codec';
-import { releasePacked, unpackMsgpack, type PackedLease } from '../codec/msgpack';
-import { ServiceError, argumentCount, fromFastifyError, malformedBody, thrownBody } from './errors';
+import { JSON_CONTENT_TYPE, MSGPACK_CONTENT_TYPE } from '../codec';
+import { releasePacked } from '../codec/msgpack';
+import { ServiceError, fromFastifyError } from './errors';
+import { createExecutor, type Executor } from './executor';
+import type { Answer, Route, ServedFunction } from './invoke';
 import { Lifecycle } from './lifecycle';
 import type { NormalizedServeOptions } from './options';
-import { CALL_PATH, HEALTH_PATH, READY_PATH } from './paths';
+import { CALL_PATH, HEALTH_PATH, MAP_PATH, READY_PATH } from './paths';
 
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type ServedFunction = (...args: any[]) => unknown;
+export type { ServedFunction } from './invoke';
 
 export interface BuiltService {
   app: FastifyInstance;
   lifecycle: Lifecycle;
+  executor: Executor;
 }
+
+/** Seconds an overloaded service asks callers to wait before they try again (here or on another replica). */
+const OVERLOAD_RETRY_AFTER_SECONDS = 1;
 
 export function buildService(fn: ServedFunction, options: NormalizedServeOptions): BuiltService {
   const lifecycle = new Lifecycle();
+  const executor = createExecutor(fn, options);
   const app = Fastify({
     logger: options.logger as boolean,
     bodyLimit: options.bodyLimit,
@@ -28,67 +35,37 @@ export function buildService(fn: ServedFunction, options: NormalizedServeOptions
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   });
-  const { name, arity, remoteStack } = options;
+  const { name } = options;
 
   // Only our two media types are arguments; anything else (fastify also reads text/plain) is a 415.
-  app.removeContentTypeParser('text/plain');
-  app.addContentTypeParser(MSGPACK_CONTENT_TYPE, { parseAs: 'buffer' }, (_request, body, done) => {
-    let value: unknown;
-    try {
-      value = unpackMsgpack(body as Buffer);
-    } catch (error) {
-      return done(malformedBody(`body is not valid msgpack: ${(error as Error).message}`), undefined);
-    }
-    done(null, value);
-  });
+  // Bodies stay bytes here: they are decoded where the function runs, off the main thread in a pool.
+  app.removeAllContentTypeParsers();
+  const keepBytes = (_request: FastifyRequest, body: Buffer, done: (error: null, body: Buffer) => void) => done(null, body);
+  app.addContentTypeParser([JSON_CONTENT_TYPE, MSGPACK_CONTENT_TYPE], { parseAs: 'buffer' }, keepBytes as never);
 
-  const sendResult = (reply: FastifyReply, result: unknown) => {
+  const sendAnswer = (reply: FastifyReply, answer: Answer) => {
+    if (answer.log) process.stderr.write(`${answer.log}\n`);
     if (lifecycle.draining) reply.header('connection', 'close');
-    let encoded: Encoded & { lease?: PackedLease };
-    try {
-      encoded = encodePooled(result);
-    } catch (error) {
-      const failure = new ServiceError('TL_RESULT_NOT_ENCODABLE', 500, `${name} returned a value that cannot be encoded: ${(error as Error).message}`);
-      reply.code(500).header('content-type', JSON_CONTENT_TYPE).send(JSON.stringify(failure.toBody()));
-      return;
+    if (answer.status === 503) {
+      // Overloaded: a new connection may land on another replica behind the Service.
+      reply.header('retry-after', String(OVERLOAD_RETRY_AFTER_SECONDS)).header('connection', 'close');
     }
-    const { lease } = encoded;
+    const { lease } = answer;
     // Back to the pool once the whole response is handed to the OS; a broken connection just drops it.
     if (lease) reply.raw.once('finish', () => releasePacked(lease));
-    reply.header('content-type', encoded.contentType).send(encoded.body);
+    const body = typeof answer.body === 'string' || Buffer.isBuffer(answer.body) ? answer.body : Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength);
+    reply.code(answer.status).header('content-type', answer.contentType).send(body);
   };
 
-  const sendThrown = (reply: FastifyReply, thrown: unknown) => {
-    if (lifecycle.draining) reply.header('connection', 'close');
-    const body = thrownBody(thrown, remoteStack);
-    process.stderr.write(`${name} threw ${body.error.name}: ${firstLine(body.error.message)}\n`);
-    reply.code(500).header('content-type', JSON_CONTENT_TYPE).send(JSON.stringify(body));
-  };
-
-  // Not async: the common synchronous function answers without an extra promise.
-  app.post(CALL_PATH, (request: FastifyRequest, reply: FastifyReply) => {
+  // Not async: an inline synchronous function answers without an extra promise.
+  const route = (kind: Route) => (request: FastifyRequest, reply: FastifyReply) => {
     if (lifecycle.draining) lifecycle.lastCallAt = Date.now();
-    const args = request.body;
-    if (!Array.isArray(args)) {
-      throw malformedBody(`body must be an encoded array of arguments, got ${describe(args)}`);
-    }
-    if (args.length < arity.min || args.length > arity.max) throw argumentCount(name, args.length, arity.min, arity.max);
-    let result: unknown;
-    try {
-      result = fn(...args);
-    } catch (thrown) {
-      sendThrown(reply, thrown);
-      return;
-    }
-    if (isThenable(result)) {
-      result.then(
-        (value) => sendResult(reply, value),
-        (thrown) => sendThrown(reply, thrown),
-      );
-    } else {
-      sendResult(reply, result);
-    }
-  });
+    const answer = executor.run({ route: kind, contentType: request.headers['content-type'], body: request.body as Buffer });
+    if (answer instanceof Promise) answer.then((settled) => sendAnswer(reply, settled), (error: Error) => reply.send(error));
+    else sendAnswer(reply, answer);
+  };
+  app.post(CALL_PATH, route('call'));
+  app.post(MAP_PATH, route('map'));
 
   app.get(HEALTH_PATH, (_request, reply) => {
     reply.send({ status: 'ok' });
@@ -111,23 +88,14 @@ export function buildService(fn: ServedFunction, options: NormalizedServeOptions
   });
 
   app.addHook('onReady', async () => {
+    // Ready once the function can be called: a pool's threads have loaded the service's module.
+    await executor.ready();
     if (!lifecycle.draining) lifecycle.ready = true;
   });
 
-  return { app, lifecycle };
-}
+  app.addHook('onClose', async () => {
+    await executor.close();
+  });
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (value === undefined) return 'no body';
-  return typeof value === 'object' ? (value.constructor?.name ?? 'object') : typeof value;
-}
-
-function firstLine(text: string): string {
-  const newline = text.indexOf('\n');
-  return newline === -1 ? text : `${text.slice(0, newline)} …`;
+  return { app, lifecycle, executor };
 }

@@ -1,0 +1,165 @@
+/**
+ * Where a lifted function runs: inline on the main thread, or in a piscina pool of worker threads.
+ * The service's routes only ever see `Executor.run`, so HTTP, probes, the drain and the signals stay the
+ * same in both; with a pool the main thread never runs the function and answers the probes in
+ * milliseconds whatever the function is doing.
+ */
+import { join } from 'node:path';
+import { isMainThread, workerData } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import { ServiceError, callTimedOut, overloaded } from './errors';
+import { errorAnswer, invoke, ownedEncoder, pooledEncoder, type Answer, type Invocation, type InvokeSettings, type ServedFunction } from './invoke';
+import type { NormalizedServeOptions } from './options';
+import { POOL_HANDLER_SYMBOL, POOL_TASK_FILE, POOL_WORKER_DATA_KEY, type PoolWorkerData } from './pool-protocol';
+
+export interface Executor {
+  /** `inline` or `N workers`, for the service's start line. */
+  readonly description: string;
+  run(invocation: Invocation): Answer | Promise<Answer>;
+  /** Resolves once the function can be called (the workers have loaded it); rejects with the reason when they cannot. */
+  ready(): Promise<void>;
+  /** After the last call: stops the workers. */
+  close(): Promise<void>;
+}
+
+export function createExecutor(fn: ServedFunction, options: NormalizedServeOptions): Executor {
+  return options.workers === 0 ? new InlineExecutor(fn, options) : new PoolExecutor(options);
+}
+
+/** The function on the main thread: no thread hop, but a long synchronous call blocks everything else. */
+class InlineExecutor implements Executor {
+  readonly description = 'inline';
+  constructor(
+    private readonly fn: ServedFunction,
+    private readonly options: NormalizedServeOptions,
+  ) {}
+
+  run(invocation: Invocation): Answer | Promise<Answer> {
+    const answer = invoke(this.fn, this.options, invocation, pooledEncoder);
+    const { callTimeoutMs, name } = this.options;
+    if (!(answer instanceof Promise) || callTimeoutMs === 0) return answer;
+    // The caller is answered at the limit; an asynchronous function cannot be stopped, so it runs on.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<Answer>((resolve) => {
+      timer = setTimeout(() => resolve(errorAnswer(callTimedOut(name, callTimeoutMs, false))), callTimeoutMs);
+    });
+    return Promise.race([answer, late]).finally(() => clearTimeout(timer));
+  }
+
+  ready(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** Asks a worker to answer without calling the function: proves it loaded the service's entry. */
+const PING: Invocation = { route: 'call', contentType: 'ping', body: new Uint8Array(0) };
+
+class PoolExecutor implements Executor {
+  readonly description: string;
+  private readonly pool: Piscina;
+  /** Calls given to the pool and not settled: running ones and queued ones. */
+  private inFlight = 0;
+
+  constructor(private readonly options: NormalizedServeOptions) {
+    const data: PoolWorkerData = { entry: options.entry! };
+    this.description = `${options.workers} worker${options.workers === 1 ? '' : 's'}`;
+    this.pool = new Piscina({
+      // Beside this module: dist/server in the package, the bundle's own folder in a bundle.
+      filename: join(__dirname, POOL_TASK_FILE),
+      minThreads: options.workers,
+      maxThreads: options.workers,
+      // Threads stay up: starting one costs the load of the whole service module.
+      idleTimeout: Number.MAX_SAFE_INTEGER,
+      // The bound on waiting calls is ours (503 at once, below); piscina's own queue never refuses.
+      maxQueue: Number.MAX_SAFE_INTEGER,
+      concurrentTasksPerWorker: 1,
+      workerData: { [POOL_WORKER_DATA_KEY]: data },
+    });
+    // A worker that dies (the function exits the process, runs out of memory) is replaced by piscina;
+    // the call it ran fails with TL_WORKER_FAILED below. This only keeps the event from being unhandled.
+    this.pool.on('error', (error: Error) => process.stderr.write(`${options.name}: a worker thread failed: ${error.message}\n`));
+  }
+
+  run(invocation: Invocation): Promise<Answer> {
+    const { workers, maxQueue, callTimeoutMs, name } = this.options;
+    const waiting = this.inFlight - workers;
+    if (waiting >= maxQueue) return Promise.resolve(errorAnswer(overloaded(name, waiting)));
+    this.inFlight++;
+    const body = ownBytes(invocation.body);
+    const task = { route: invocation.route, contentType: invocation.contentType, body };
+    const controller = callTimeoutMs > 0 ? new AbortController() : undefined;
+    const timer = controller && setTimeout(() => controller.abort(), callTimeoutMs);
+    // Moving the body hands its memory to the worker instead of copying it.
+    return this.pool.run(task, { signal: controller?.signal, transferList: [body.buffer as ArrayBuffer] }).then(
+      (answer: Answer) => answer,
+      (error: Error) => errorAnswer(controller?.signal.aborted ? callTimedOut(name, callTimeoutMs, true) : workerFailed(name, error)),
+    ).finally(() => {
+      this.inFlight--;
+      clearTimeout(timer);
+    });
+  }
+
+  async ready(): Promise<void> {
+    try {
+      await this.pool.run(PING);
+    } catch (error) {
+      throw new Error(`${this.options.name}: the worker threads cannot load ${this.options.entry}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  close(): Promise<void> {
+    return this.pool.destroy();
+  }
+}
+
+function workerFailed(name: string, error: Error): ServiceError {
+  return new ServiceError('TL_WORKER_FAILED', 500, `${name}: the worker thread running the call stopped: ${error.message}`);
+}
+
+/**
+ * Bytes that may be moved to another thread. A Buffer that spans its whole ArrayBuffer is ours alone
+ * (Node's shared allocation pool only ever hands out part of one); anything else is copied once, to
+ * exactly its length, rather than letting the structured clone copy the whole backing store.
+ */
+function ownBytes(body: Uint8Array): Uint8Array {
+  if (body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer) return body;
+  return new Uint8Array(body);
+}
+
+/** piscina's Transferable: the answer is the value, its body's memory is what moves. */
+class MovedAnswer {
+  constructor(
+    private readonly answer: Answer,
+    private readonly bytes: ArrayBuffer,
+  ) {}
+  get [Piscina.transferableSymbol](): ArrayBuffer {
+    return this.bytes;
+  }
+  get [Piscina.valueSymbol](): Answer {
+    return this.answer;
+  }
+}
+
+/** In a pool worker: the data the main thread passed, else undefined (the main thread, or someone else's worker). */
+export function poolWorkerData(): PoolWorkerData | undefined {
+  if (isMainThread) return undefined;
+  return (workerData as Record<string, PoolWorkerData> | null | undefined)?.[POOL_WORKER_DATA_KEY];
+}
+
+/** Called by `serve(fn)` in a pool worker: the task handler `pool-task` exports. */
+export function registerPoolHandler(fn: ServedFunction, settings: InvokeSettings): void {
+  const handler = async (task: Invocation): Promise<unknown> => {
+    if (task.contentType === PING.contentType) return { status: 200, contentType: 'ping', body: '' };
+    const answer = await invoke(fn, settings, task, ownedEncoder);
+    const { body } = answer;
+    if (typeof body === 'string') return answer;
+    // The answer's bytes move to the main thread instead of being copied (ownedEncoder made them ours alone).
+    // piscina types its symbols as unique symbols it does not export; the getters below are those symbols.
+    return Piscina.move(new MovedAnswer(answer, body.buffer as ArrayBuffer) as unknown as Parameters<typeof Piscina.move>[0]);
+  };
+  (globalThis as Record<symbol, unknown>)[POOL_HANDLER_SYMBOL] = handler;
+}
