@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,14 +7,44 @@ import { needsInstalledCopy, packageNameOf } from './packages';
 import { conditionsFromTsconfig, planBundle, prunedManifest } from './plan';
 import { bundleService } from './run-bundle';
 
+const RUNTIME_PACKAGE = join(__dirname, '../../../runtime');
+
+/** Starts a bundled service on a free port, makes one call, stops it (bounded: 30 s). */
+function callOnce(mainJs: string, env: Record<string, string>): Promise<{ startLine: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [mainJs], { env: { ...process.env, ...env, HOST: '127.0.0.1', PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const timer = setTimeout(() => finish(new Error(`no answer within 30 s; output: ${output}`)), 30_000);
+    const finish = (error?: Error, value?: { startLine: string; body: string }) => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      if (error) reject(error);
+      else resolve(value!);
+    };
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('exit', (code) => finish(new Error(`exited with ${code}; output: ${output}`)));
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const line = /^.* listening on (http:\S+).*$/m.exec(output);
+      if (!line) return;
+      child.stdout.removeAllListeners('data');
+      fetch(`${line[1]}/v1/call`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[]' })
+        .then((response) => response.text())
+        .then((body) => finish(undefined, { startLine: line[0], body }), (error: Error) => finish(error));
+    });
+  });
+}
+
 describe('bundle plan', () => {
-  it('bundles one CommonJS file for Node 20 into the output folder, msgpackr-extract always external', () => {
+  it('bundles CommonJS for Node 20 into the output folder: main.js, the runtime\'s companions, its optional natives external', () => {
     const plan = planBundle(
       { workspaceRoot: '/ws', main: 'apps/svc/src/main.ts', outputPath: 'dist/apps/svc/bundle', external: ['sharp'], sourcemap: true, minify: false },
       { tsconfig: '/ws/tsconfig.base.json', conditions: ['@ws/source'] },
+      { companions: { worker: '/ws/node_modules/piscina/dist/worker.js' }, optional: ['msgpackr-extract'] },
     );
     expect(plan).toMatchObject({
       entry: '/ws/apps/svc/src/main.ts',
+      entryPoints: { main: '/ws/apps/svc/src/main.ts', worker: '/ws/node_modules/piscina/dist/worker.js' },
       outfile: '/ws/dist/apps/svc/bundle/main.js',
       format: 'cjs',
       platform: 'node',
@@ -141,6 +171,36 @@ describe('bundleService with esbuild', () => {
     expect(result.inputs).not.toContain('node_modules/addon/index.js');
     expect(JSON.parse(readFileSync(join(ws, 'dist/svc/package.json'), 'utf8'))).toMatchObject({ private: true, dependencies: { addon: '4.5.6' } });
     expect(JSON.parse(readFileSync(join(ws, 'dist/svc/package.json'), 'utf8')).optionalDependencies).toBeUndefined();
+  });
+
+  it('carries the worker pool: a bundled service runs its function in worker threads, with no node_modules', async () => {
+    const ws = workspace({
+      'apps/svc/src/main.ts': [
+        "import { threadId } from 'node:worker_threads';",
+        "import { serve } from '@turbolift/runtime';",
+        'export function whichThread(): number { return threadId; }',
+        "void serve(whichThread, { name: 'whichThread' });",
+        '',
+      ].join('\n'),
+    });
+    mkdirSync(join(ws, 'node_modules/@turbolift'), { recursive: true });
+    symlinkSync(RUNTIME_PACKAGE, join(ws, 'node_modules/@turbolift/runtime'));
+    const result = await bundleService(
+      { workspaceRoot: ws, main: 'apps/svc/src/main.ts', outputPath: 'dist/svc', external: [], sourcemap: false, minify: true },
+      'svc',
+    );
+    // What an image gets: the bundle folder alone, away from every node_modules.
+    const alone = mkdtempSync(join(tmpdir(), 'turbolift-bundle-alone-'));
+    try {
+      cpSync(dirname(result.outfile), alone, { recursive: true });
+      expect(readdirSync(alone).sort()).toEqual(['main.js', 'package.json', 'pool-task.js', 'worker.js']);
+      const answer = await callOnce(join(alone, 'main.js'), { TURBOLIFT_WORKERS: '2' });
+      expect(answer.startLine).toMatch(/whichThread listening on http:\/\/127\.0\.0\.1:\d+ \(2 workers\)/);
+      // Thread 0 is the main thread: the call ran in a worker.
+      expect(answer.body).toMatch(/^[1-9]\d*$/);
+    } finally {
+      rmSync(alone, { recursive: true, force: true });
+    }
   });
 
   it('names the missing entry in one line', async () => {

@@ -4,12 +4,6 @@
  */
 import { join } from 'node:path';
 
-/**
- * Packages that are always left out of the bundle and are fine to be missing: optional native
- * accelerators whose users fall back to JavaScript when they are absent (msgpackr without msgpackr-extract).
- */
-export const OPTIONAL_NATIVE_PACKAGES = ['msgpackr-extract'];
-
 export interface BundleInput {
   workspaceRoot: string;
   /** The service entry, relative to the workspace root. */
@@ -22,6 +16,14 @@ export interface BundleInput {
   minify: boolean;
 }
 
+/** What the workspace's @turbolift/runtime says a service bundle needs besides the service's own entry. */
+export interface RuntimeBundleNeeds {
+  /** Files bundled beside main.js (output name without `.js` -> source): the worker pool's thread entries. */
+  companions: Record<string, string>;
+  /** Native packages always left out, and fine to be missing (optional accelerators). */
+  optional: readonly string[];
+}
+
 /** What the workspace says about resolving its own libraries from source. */
 export interface WorkspaceResolution {
   /** tsconfig.base.json when present: its `paths` map workspace libraries to their sources. */
@@ -32,6 +34,8 @@ export interface WorkspaceResolution {
 
 export interface BundlePlan {
   entry: string;
+  /** Output name (without `.js`) -> source, for esbuild: `main` is the entry, the rest its companions. */
+  entryPoints: Record<string, string>;
   outfile: string;
   outDir: string;
   absWorkingDir: string;
@@ -47,17 +51,19 @@ export interface BundlePlan {
   target: 'node20';
 }
 
-export function planBundle(input: BundleInput, resolution: WorkspaceResolution): BundlePlan {
+export function planBundle(input: BundleInput, resolution: WorkspaceResolution, runtime: RuntimeBundleNeeds): BundlePlan {
   const outDir = join(input.workspaceRoot, input.outputPath);
+  const entry = join(input.workspaceRoot, input.main);
   return {
-    entry: join(input.workspaceRoot, input.main),
+    entry,
+    entryPoints: { ...runtime.companions, main: entry },
     outfile: join(outDir, 'main.js'),
     outDir,
     absWorkingDir: input.workspaceRoot,
     tsconfig: resolution.tsconfig,
     conditions: resolution.conditions,
-    external: [...new Set([...input.external, ...OPTIONAL_NATIVE_PACKAGES])].sort(),
-    optional: [...OPTIONAL_NATIVE_PACKAGES],
+    external: [...new Set([...input.external, ...runtime.optional])].sort(),
+    optional: [...runtime.optional].sort(),
     sourcemap: input.sourcemap,
     minify: input.minify,
     platform: 'node',

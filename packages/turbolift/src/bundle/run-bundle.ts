@@ -7,7 +7,7 @@ import { dirname, join, relative } from 'node:path';
 import { build, type Plugin } from 'esbuild';
 import { readJsonFile } from '@nx/devkit';
 import { needsInstalledCopy, packageNameOf, type InstalledManifest } from './packages';
-import { conditionsFromTsconfig, planBundle, prunedManifest, type BundleInput, type BundlePlan, type ExternalPackage, type WorkspaceResolution } from './plan';
+import { conditionsFromTsconfig, planBundle, prunedManifest, type BundleInput, type BundlePlan, type ExternalPackage, type RuntimeBundleNeeds, type WorkspaceResolution } from './plan';
 
 export interface BundleResult {
   outfile: string;
@@ -34,6 +34,22 @@ export function readWorkspaceResolution(workspaceRoot: string): WorkspaceResolut
   const base = join(workspaceRoot, 'tsconfig.base.json');
   if (!existsSync(base)) return { conditions: [] };
   return { tsconfig: base, conditions: conditionsFromTsconfig(readJsonFile(base)) };
+}
+
+/**
+ * Asks the workspace's own @turbolift/runtime (the copy that gets bundled) what else its bundle needs.
+ * An entry that does not use the runtime needs nothing more.
+ */
+export function readRuntimeBundleNeeds(entry: string): RuntimeBundleNeeds {
+  let modulePath: string;
+  try {
+    modulePath = require.resolve('@turbolift/runtime/bundling', { paths: [dirname(entry)] });
+  } catch {
+    return { companions: {}, optional: [] };
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const bundling = require(modulePath) as { serviceBundleEntries(): Record<string, string>; OPTIONAL_NATIVE_PACKAGES: readonly string[] };
+  return { companions: bundling.serviceBundleEntries(), optional: bundling.OPTIONAL_NATIVE_PACKAGES };
 }
 
 /** The installed copy of a package as seen from a file: the nearest node_modules/<name> upward. */
@@ -82,7 +98,7 @@ function externalsPlugin(plan: BundlePlan, found: Map<string, ExternalPackage>):
 }
 
 export async function bundleService(input: BundleInput, serviceName: string): Promise<BundleResult> {
-  const plan = planBundle(input, readWorkspaceResolution(input.workspaceRoot));
+  const plan = planBundle(input, readWorkspaceResolution(input.workspaceRoot), readRuntimeBundleNeeds(join(input.workspaceRoot, input.main)));
   if (!existsSync(plan.entry)) {
     throw new BundleError('TL_BUNDLE_ENTRY_MISSING', `${relative(input.workspaceRoot, plan.entry)}: the service entry of ${serviceName} does not exist`);
   }
@@ -92,8 +108,8 @@ export async function bundleService(input: BundleInput, serviceName: string): Pr
   mkdirSync(plan.outDir, { recursive: true });
 
   const result = await build({
-    entryPoints: [plan.entry],
-    outfile: plan.outfile,
+    entryPoints: plan.entryPoints,
+    outdir: plan.outDir,
     absWorkingDir: plan.absWorkingDir,
     bundle: true,
     platform: plan.platform,
