@@ -1,6 +1,7 @@
 // Pure renderers: the desired state of one lifted service as Kubernetes objects (data, no I/O).
 import { createHash } from 'node:crypto';
 import { CONTENT_HASH_ANNOTATION, LABEL, MANAGED_BY, commonLabels, selectorLabels } from './labels';
+import { HEALTH_PATH, READY_PATH } from './service-contract';
 import type { ImageRecord, KubernetesManifest, ServiceDeploySpec } from './types';
 
 export const CONTAINER_PORT = 8080;
@@ -79,13 +80,13 @@ export function renderDeployment(spec: ServiceDeploySpec): KubernetesManifest {
               ports: [{ name: PORT_NAME, containerPort: CONTAINER_PORT, protocol: 'TCP' }],
               env,
               readinessProbe: {
-                httpGet: { path: '/readyz', port: PORT_NAME },
+                httpGet: { path: READY_PATH, port: PORT_NAME },
                 periodSeconds: 2,
                 timeoutSeconds: 2,
                 failureThreshold: 2,
               },
               livenessProbe: {
-                httpGet: { path: '/healthz', port: PORT_NAME },
+                httpGet: { path: HEALTH_PATH, port: PORT_NAME },
                 initialDelaySeconds: 5,
                 periodSeconds: 10,
                 timeoutSeconds: 2,

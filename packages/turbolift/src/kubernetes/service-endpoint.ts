@@ -2,6 +2,7 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { withTimeout } from './api-errors';
 import { SERVICE_PORT } from './manifests';
 import { observe } from './observe';
+import { READY_PATH } from './service-contract';
 
 export interface ServiceEndpoint {
   clusterIP: string | undefined;
@@ -89,7 +90,7 @@ export async function waitUntilAnswers(url: string, timeoutMs: number): Promise<
   let last = 'no attempt';
   for (let attempt = 0; attempt < 600 && Date.now() < deadline; attempt++) {
     try {
-      const response = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(Math.max(1, Math.min(2000, deadline - Date.now()))) });
+      const response = await fetch(`${url}${READY_PATH}`, { signal: AbortSignal.timeout(Math.max(1, Math.min(2000, deadline - Date.now()))) });
       await response.body?.cancel();
       if (response.status === 200) return { success: true };
       last = `HTTP ${response.status}`;
@@ -99,5 +100,5 @@ export async function waitUntilAnswers(url: string, timeoutMs: number): Promise<
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  return { success: false, reason: `${url}/readyz does not answer from this machine (${last})` };
+  return { success: false, reason: `${url}${READY_PATH} does not answer from this machine (${last})` };
 }

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
+import { READY_PATH } from '../../kubernetes/service-contract';
 
 export class ServeError extends Error {
   override readonly name = 'ServeError';
@@ -58,9 +59,9 @@ export async function waitUntilReady(baseUrl: string, child: ChildProcess, timeo
   exited.catch(() => undefined);
   const deadline = Date.now() + timeoutMs;
   for (let attempt = 0; ; attempt++) {
-    const status = await Promise.race([readyStatus(`${baseUrl}/readyz`, 1000), exited]);
+    const status = await Promise.race([readyStatus(`${baseUrl}${READY_PATH}`, 1000), exited]);
     if (status === 200) return;
-    if (Date.now() > deadline) throw new ServeError('TL_NOT_READY', `${baseUrl}/readyz did not answer 200 within ${timeoutMs / 1000}s (last: ${status ?? 'no answer'})`);
+    if (Date.now() > deadline) throw new ServeError('TL_NOT_READY', `${baseUrl}${READY_PATH} did not answer 200 within ${timeoutMs / 1000}s (last: ${status ?? 'no answer'})`);
     await Promise.race([new Promise((resolve) => setTimeout(resolve, Math.min(50 * 2 ** attempt, 500))), exited]);
   }
 }
