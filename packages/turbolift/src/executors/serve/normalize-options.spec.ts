@@ -11,6 +11,23 @@ describe('serve options', () => {
     expect(options.env).toEqual({ EXTRA: '1', HOST: '127.0.0.1', PORT: '4310', TURBOLIFT_MODE: 'local', TURBOLIFT_DRAIN_MS: '1000' });
   });
 
+  it('hands the worker pool options to the service as its env, only those that are set', () => {
+    const pool = normalizeServeOptions({ workers: 2, callTimeoutMs: 5000, maxQueue: 0 }, project).env;
+    expect(pool).toMatchObject({ TURBOLIFT_WORKERS: '2', TURBOLIFT_CALL_TIMEOUT_MS: '5000', TURBOLIFT_MAX_QUEUE: '0' });
+    expect(normalizeServeOptions({ workers: 0 }, project).env).toMatchObject({ TURBOLIFT_WORKERS: '0' });
+    // Unset: the runtime's own defaults (one worker per CPU this machine gives the process).
+    const defaults = normalizeServeOptions({}, project).env;
+    expect(Object.keys(defaults).filter((name) => /WORKERS|CALL_TIMEOUT|MAX_QUEUE/.test(name))).toEqual([]);
+    // The options win over the same variable in env, as the other contract variables do.
+    expect(normalizeServeOptions({ workers: 1, env: { TURBOLIFT_WORKERS: '8' } }, project).env.TURBOLIFT_WORKERS).toBe('1');
+  });
+
+  it('refuses bad worker pool options, naming the option and the value', () => {
+    expect(() => normalizeServeOptions({ workers: -2 }, project)).toThrow('serve options of svc: workers must be a whole number >= 0, got -2');
+    expect(() => normalizeServeOptions({ callTimeoutMs: 0.5 }, project)).toThrow('serve options of svc: callTimeoutMs must be a whole number >= 0, got 0.5');
+    expect(() => normalizeServeOptions({ maxQueue: -1 }, project)).toThrow('serve options of svc: maxQueue must be a whole number >= 0, got -1');
+  });
+
   it('lets the option override the marker port, and refuses a bad one', () => {
     expect(normalizeServeOptions({ port: 5000 }, project).baseUrl).toBe('http://127.0.0.1:5000');
     expect(() => normalizeServeOptions({ port: 70000 }, project)).toThrow('serve options of svc: port must be a whole number from 1 to 65535, got 70000');

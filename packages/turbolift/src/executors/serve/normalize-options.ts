@@ -1,5 +1,6 @@
 // Pure: the executor's options, checked and defaulted once.
 import { join } from 'node:path';
+import { SERVICE_ENV, checkWorkerPoolSettings, workerPoolEnv } from '../../kubernetes/service-contract';
 import { DEFAULT_SERVICE_PORT, type ServiceMarker } from '../../plugins/service-marker';
 import type { ServeExecutorOptions } from './schema';
 
@@ -35,6 +36,8 @@ export function normalizeServeOptions(options: ServeExecutorOptions, project: Se
   const port = options.port ?? project.marker?.port ?? DEFAULT_SERVICE_PORT;
   if (!Number.isInteger(port) || port < 1 || port > 65535) fail(`port must be a whole number from 1 to 65535, got ${port}`);
   const drainMs = options.drainMs ?? 1000;
+  // Unset pool options are left out, so the runtime's defaults (one worker per CPU of this machine) apply.
+  const pool = checkWorkerPoolSettings({ workers: options.workers, callTimeoutMs: options.callTimeoutMs, maxQueue: options.maxQueue }, fail);
   const baseUrl = `http://${SERVE_HOST}:${port}`;
   return {
     projectName: project.projectName,
@@ -48,11 +51,12 @@ export function normalizeServeOptions(options: ServeExecutorOptions, project: Se
     drainMs,
     env: {
       ...options.env,
-      HOST: SERVE_HOST,
-      PORT: String(port),
+      [SERVICE_ENV.host]: SERVE_HOST,
+      [SERVICE_ENV.port]: String(port),
       // The function runs here; calls it makes to other lifted functions stay in this process.
-      TURBOLIFT_MODE: 'local',
-      TURBOLIFT_DRAIN_MS: String(drainMs),
+      [SERVICE_ENV.mode]: 'local',
+      [SERVICE_ENV.drainMs]: String(drainMs),
+      ...workerPoolEnv(pool),
     },
   };
 }

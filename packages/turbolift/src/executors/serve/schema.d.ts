@@ -4,5 +4,8 @@ export interface ServeExecutorOptions {
   bundleDir?: string;
   readyTimeoutSeconds?: number;
   drainMs?: number;
+  workers?: number;
+  callTimeoutMs?: number;
+  maxQueue?: number;
   env?: Record<string, string>;
 }

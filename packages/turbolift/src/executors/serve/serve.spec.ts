@@ -16,7 +16,8 @@ const http = require('node:http');
 const server = http.createServer((req, res) => {
   if (req.url === '/readyz') { res.writeHead(200); return res.end('ok'); }
   res.writeHead(200, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ mode: process.env.TURBOLIFT_MODE, host: process.env.HOST }));
+  const { TURBOLIFT_MODE: mode, HOST: host, TURBOLIFT_WORKERS: workers, TURBOLIFT_CALL_TIMEOUT_MS: callTimeoutMs, TURBOLIFT_MAX_QUEUE: maxQueue } = process.env;
+  res.end(JSON.stringify({ mode, host, workers, callTimeoutMs, maxQueue }));
 });
 server.listen(Number(process.env.PORT), process.env.HOST);
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
@@ -65,6 +66,15 @@ describe('serve', () => {
     await run.return(undefined);
     expect(endpointsOf(ws)).toEqual({});
     await expect(fetch(`http://127.0.0.1:${port}/readyz`)).rejects.toThrow();
+  });
+
+  it('starts the service with the worker pool options as its env', async () => {
+    const { port, context } = await serviceWorkspace();
+    const run = serveExecutor({ workers: 2, callTimeoutMs: 5000, maxQueue: 4 }, context);
+    expect((await run.next()).value).toEqual({ success: true, baseUrl: `http://127.0.0.1:${port}` });
+    const answer = await fetch(`http://127.0.0.1:${port}/v1/call`, { method: 'POST', body: '[]' }).then((res) => res.json());
+    expect(answer).toMatchObject({ workers: '2', callTimeoutMs: '5000', maxQueue: '4' });
+    await run.return(undefined);
   });
 
   it('refuses a port in use with one line naming the port and the project', async () => {
