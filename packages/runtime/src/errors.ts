@@ -29,6 +29,7 @@ export type CallErrorCode =
   | 'TL_NO_ENDPOINT' // no URL configured for the function
   | 'TL_ENCODE_FAILED' // the arguments cannot be encoded (a function, a symbol, a cycle...)
   | 'TL_TIMEOUT' // no complete response within timeoutMs
+  | 'TL_CALL_TIMEOUT' // the service stopped the call at its own time limit (504; TURBOLIFT_CALL_TIMEOUT_MS)
   | 'TL_CONNECTION_FAILED' // refused, reset, closed, DNS... after the allowed retries
   | 'TL_SERVICE_UNAVAILABLE' // 503 after the allowed retries
   | 'TL_REJECTED' // the service refused the request (4xx); `remoteCode` says why

@@ -7,6 +7,7 @@
  * - `resolveEndpoint`, `registerEndpoint`, `unregisterEndpoint`: endpoint discovery and the endpoints file.
  */
 export { liftedStub, type LiftedFunction, type LiftedStubOptions } from './client/stub';
+export type { MapInputs, MapOptions, MapProgress, MapRun } from './client/map';
 export { closeConnections } from './client/pools';
 export { resolveEndpoint, findEndpoint, endpointEnvVar, type EndpointTarget, type ResolvedEndpoint } from './client/endpoints';
 export { registerEndpoint, unregisterEndpoint, type EndpointsDocument } from './client/endpoints-file';

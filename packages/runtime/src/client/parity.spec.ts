@@ -1,13 +1,13 @@
 // The same call in local and distributed mode returns the same value, type and prototype included.
-// Distributed calls go over real HTTP to a service on loopback.
+// Distributed calls go over real HTTP to a service on loopback: one running the function inline in this
+// process, and one running it in a pool of worker threads in a process of its own, so that every value
+// also crosses into a worker thread and back.
+import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { closeConnections, liftedStub, serve, type RunningService } from '../index';
-
-// The function returns what it received, plus how it saw the value, so both directions are checked.
-function echo(value: unknown) {
-  return { received: Object.prototype.toString.call(value), isBuffer: Buffer.isBuffer(value), value };
-}
+import { startChildService } from '../../test/child-service';
+import { echo } from '../../test/fixtures/echo';
+import { closeConnections, liftedStub, serve } from '../index';
 
 const cases: Array<[string, unknown]> = [
   ['Buffer', Buffer.from('hello')],
@@ -45,16 +45,27 @@ const cases: Array<[string, unknown]> = [
   ['plain string array', Array.from({ length: 1000 }, (_, i) => `item ${i}`)],
 ];
 
-describe('codec parity: local vs distributed', () => {
-  let service: RunningService;
+const services = {
+  async inline() {
+    const running = await serve(echo, { name: 'echo', host: '127.0.0.1', port: 0, manageProcess: false, workers: 0 });
+    return { url: running.url, stop: () => running.shutdown() };
+  },
+  async 'worker pool'() {
+    const child = await startChildService(join(__dirname, '../../test/fixtures/echo-service.ts'), { TURBOLIFT_WORKERS: '2' });
+    return { url: child.url, stop: async () => child.dispose() };
+  },
+};
+
+describe.each(Object.keys(services) as Array<keyof typeof services>)('codec parity: local vs distributed (%s)', (kind) => {
+  let service: { url: string; stop(): Promise<void> };
   const stub = liftedStub('echo', echo, { service: 'echo-service' });
 
   beforeAll(async () => {
-    service = await serve(echo, { name: 'echo', host: '127.0.0.1', port: 0, manageProcess: false });
+    service = await services[kind]();
   });
   afterAll(async () => {
     await closeConnections();
-    await service.shutdown();
+    await service.stop();
   });
   afterEach(() => vi.unstubAllEnvs());
 
@@ -81,6 +92,17 @@ describe('codec parity: local vs distributed', () => {
       const results = await Promise.all(payloads.map((payload) => stub(payload)));
       results.forEach((result, i) => expect((result.value as Buffer).equals(payloads[i])).toBe(true));
     }
+  });
+
+  it('map gives every value back as a call does, in input order', async () => {
+    const values = cases.map(([, value]) => value);
+    vi.stubEnv('TURBOLIFT_ECHO_URL', service.url);
+    vi.stubEnv('TURBOLIFT_MODE', 'local');
+    const local = await stub.map(values, { batchSize: 7 });
+    vi.stubEnv('TURBOLIFT_MODE', 'distributed');
+    const distributed = await stub.map(values, { batchSize: 7 });
+    expect(distributed).toHaveLength(values.length);
+    expect(isDeepStrictEqual(distributed, local)).toBe(true);
   });
 
   it('gives Buffers back as Buffer, not as a plain Uint8Array', async () => {

@@ -3,12 +3,14 @@
  * connections stay alive between calls.
  */
 import { Pool } from 'undici';
-import { CALL_PATH } from '../server/paths';
+import { CALL_PATH, MAP_PATH } from '../server/paths';
 
 export interface CallTarget {
   pool: Pool;
   /** Path of the call route, under the URL's own path if it has one. */
   path: string;
+  /** Path of the map route, beside it. */
+  mapPath: string;
   /** The URL as configured, for messages. */
   url: string;
 }
@@ -30,7 +32,8 @@ export function callTarget(url: string): CallTarget {
     pool = new Pool(parsed.origin, { connections: CONNECTIONS_PER_ORIGIN, pipelining: 1 });
     pools.set(parsed.origin, pool);
   }
-  const target = { pool, path: `${parsed.pathname.replace(/\/+$/, '')}${CALL_PATH}`, url };
+  const base = parsed.pathname.replace(/\/+$/, '');
+  const target = { pool, path: `${base}${CALL_PATH}`, mapPath: `${base}${MAP_PATH}`, url };
   targets.set(url, target);
   return target;
 }

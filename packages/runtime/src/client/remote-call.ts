@@ -1,6 +1,7 @@
 /**
  * One lifted call over HTTP: encode the arguments, POST them, decode the answer; retry connection
- * failures and 503 (idempotent calls only) within the call's time budget.
+ * failures and 503 (idempotent calls only) within the call's time budget. A map batch is the same
+ * exchange on the map route, with an array of argument arrays.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
@@ -21,11 +22,24 @@ export interface CallPolicy {
 const JSON_HEADERS = { 'content-type': JSON_CONTENT_TYPE };
 const MSGPACK_HEADERS = { 'content-type': MSGPACK_CONTENT_TYPE };
 
-export async function callRemote(target: CallTarget, policy: CallPolicy, args: unknown[]): Promise<unknown> {
+export function callRemote(target: CallTarget, policy: CallPolicy, args: unknown[]): Promise<unknown> {
+  return exchange(target, target.path, policy, args, undefined);
+}
+
+/** What the service said about the batch besides its result: how long it computed (Server-Timing `run`). */
+export interface ExchangeTiming {
+  runMs?: number;
+}
+
+/**
+ * POSTs `payload` (an argument array, or a batch of them) to `path` and decodes the answer. `signal`
+ * cancels it (a map that already failed); `timing`, when given, receives the service's run time.
+ */
+export async function exchange(target: CallTarget, path: string, policy: CallPolicy, payload: unknown[], signal: AbortSignal | undefined, timing?: ExchangeTiming): Promise<unknown> {
   const { fnName } = policy;
   let encoded: Encoded & { lease?: PackedLease };
   try {
-    encoded = encodePooled(args);
+    encoded = encodePooled(payload);
   } catch (error) {
     throw new TurboliftCallError({ code: 'TL_ENCODE_FAILED', fnName, reason: `cannot encode the arguments: ${(error as Error).message}`, cause: error });
   }
@@ -43,13 +57,15 @@ export async function callRemote(target: CallTarget, policy: CallPolicy, args: u
       if (remaining <= 0) throw Object.assign(new Error('time budget used up'), { code: 'UND_ERR_HEADERS_TIMEOUT' });
       response = await target.pool.request({
         method: 'POST',
-        path: target.path,
+        path,
         headers,
         body,
         headersTimeout: remaining,
         bodyTimeout: remaining,
+        signal,
       });
     } catch (error) {
+      if (signal?.aborted) throw signal.reason;
       if (isTimeout(error)) throw timedOut(target, policy, attempt, error);
       const retryable = isConnectionFailure(error);
       if (retryable && attempt < maxAttempts && (await waitBeforeRetry(attempt, deadline))) continue;
@@ -67,6 +83,7 @@ export async function callRemote(target: CallTarget, policy: CallPolicy, args: u
     if (statusCode === 200) {
       // The service read the whole body before answering 200: the request buffer is free again.
       if (lease) releasePacked(lease);
+      if (timing) timing.runMs = runTime(response.headers['server-timing']);
       try {
         // Inline rather than a helper: one promise less per call.
         const type = mediaType(response.headers['content-type'] as string | undefined);
@@ -82,14 +99,18 @@ export async function callRemote(target: CallTarget, policy: CallPolicy, args: u
       }
     }
     if (statusCode === 503) {
-      await response.body.dump();
-      if (attempt < maxAttempts && (await waitBeforeRetry(attempt, deadline))) continue;
+      const wire = await readWireError(response);
+      const overloaded = wire?.code === 'TL_OVERLOADED';
+      // An overloaded service says when to come back; a new connection may reach another replica sooner.
+      const retryAfterMs = overloaded ? retryAfter(response.headers['retry-after']) : undefined;
+      if (attempt < maxAttempts && (await waitBeforeRetry(attempt, deadline, retryAfterMs))) continue;
       throw new TurboliftCallError({
         code: 'TL_SERVICE_UNAVAILABLE',
         fnName,
         url: target.url,
-        reason: 'service unavailable (503: starting or shutting down)',
+        reason: overloaded ? `service overloaded (503 TL_OVERLOADED: ${wire?.message ?? ''})` : 'service unavailable (503: starting or shutting down)',
         statusCode,
+        remoteCode: wire?.code,
         attempts: attempt,
       });
     }
@@ -109,18 +130,43 @@ export async function callRemote(target: CallTarget, policy: CallPolicy, args: u
 }
 
 /** Sleeps before the next attempt; false when the time budget would not allow another attempt. */
-async function waitBeforeRetry(attempt: number, deadline: number): Promise<boolean> {
-  const delay = backoffDelay(attempt - 1);
+async function waitBeforeRetry(attempt: number, deadline: number, atLeastMs = 0): Promise<boolean> {
+  const delay = Math.max(backoffDelay(attempt - 1), atLeastMs);
   if (Date.now() + delay >= deadline) return false;
   await sleep(delay);
   return true;
 }
 
-interface WireError {
+/** `retry-after` in seconds (the only form our services send), as ms; a date or garbage counts as none. */
+function retryAfter(header: string | string[] | undefined): number | undefined {
+  const seconds = Number(Array.isArray(header) ? header[0] : header);
+  return Number.isFinite(seconds) && seconds >= 0 ? Math.min(seconds, 60) * 1000 : undefined;
+}
+
+/** `server-timing: run;dur=12.5` -> 12.5 */
+function runTime(header: string | string[] | undefined): number | undefined {
+  const text = Array.isArray(header) ? header.join(',') : header;
+  const match = text && /(?:^|,)\s*run;dur=([\d.]+)/.exec(text);
+  return match ? Number(match[1]) : undefined;
+}
+
+async function readWireError(response: Dispatcher.ResponseData): Promise<WireError | undefined> {
+  try {
+    return (JSON.parse(await response.body.text()) as { error?: WireError }).error;
+  } catch {
+    return undefined; // not one of our error bodies (a proxy, another server on that port...)
+  }
+}
+
+export interface WireError {
   code?: string;
   message?: string;
   name?: string;
   stack?: string;
+}
+
+export function remoteError(fnName: string, url: string, wire: WireError): RemoteError {
+  return new RemoteError({ fnName, url, remoteName: wire.name ?? 'Error', message: wire.message ?? '', remoteStack: wire.stack });
 }
 
 async function failureFromResponse(target: CallTarget, fnName: string, response: Dispatcher.ResponseData, attempts: number): Promise<Error> {
@@ -137,8 +183,9 @@ async function failureFromResponse(target: CallTarget, fnName: string, response:
   } catch {
     // not one of our error bodies (a proxy, another server on that port...)
   }
-  if (statusCode === 500 && wire?.code === 'TL_FUNCTION_THREW') {
-    return new RemoteError({ fnName, url: target.url, remoteName: wire.name ?? 'Error', message: wire.message ?? '', remoteStack: wire.stack });
+  if (statusCode === 500 && wire?.code === 'TL_FUNCTION_THREW') return remoteError(fnName, target.url, wire);
+  if (statusCode === 504 && wire?.code === 'TL_CALL_TIMEOUT') {
+    return new TurboliftCallError({ code: 'TL_CALL_TIMEOUT', fnName, url: target.url, reason: wire.message ?? 'the service stopped the call at its time limit', statusCode, remoteCode: wire.code, attempts });
   }
   const reason = wire?.code
     ? `${statusCode} ${wire.code}: ${wire.message ?? ''}`

@@ -130,20 +130,6 @@ function ownBytes(body: Uint8Array): Uint8Array {
   return new Uint8Array(body);
 }
 
-/** piscina's Transferable: the answer is the value, its body's memory is what moves. */
-class MovedAnswer {
-  constructor(
-    private readonly answer: Answer,
-    private readonly bytes: ArrayBuffer,
-  ) {}
-  get [Piscina.transferableSymbol](): ArrayBuffer {
-    return this.bytes;
-  }
-  get [Piscina.valueSymbol](): Answer {
-    return this.answer;
-  }
-}
-
 /** In a pool worker: the data the main thread passed, else undefined (the main thread, or someone else's worker). */
 export function poolWorkerData(): PoolWorkerData | undefined {
   if (isMainThread) return undefined;
@@ -152,14 +138,12 @@ export function poolWorkerData(): PoolWorkerData | undefined {
 
 /** Called by `serve(fn)` in a pool worker: the task handler `pool-task` exports. */
 export function registerPoolHandler(fn: ServedFunction, settings: InvokeSettings): void {
-  const handler = async (task: Invocation): Promise<unknown> => {
+  const handler = async (task: Invocation): Promise<Answer> => {
     if (task.contentType === PING.contentType) return { status: 200, contentType: 'ping', body: '' };
-    const answer = await invoke(fn, settings, task, ownedEncoder);
-    const { body } = answer;
-    if (typeof body === 'string') return answer;
-    // The answer's bytes move to the main thread instead of being copied (ownedEncoder made them ours alone).
-    // piscina types its symbols as unique symbols it does not export; the getters below are those symbols.
-    return Piscina.move(new MovedAnswer(answer, body.buffer as ArrayBuffer) as unknown as Parameters<typeof Piscina.move>[0]);
+    // The answer is cloned to the main thread: ownedEncoder gave it a buffer of exactly its bytes, so
+    // only those are copied. It cannot be moved instead: piscina marks movable values with a symbol of
+    // its own module, and in a bundle the worker's copy of piscina is not the one this code imports.
+    return invoke(fn, settings, task, ownedEncoder);
   };
   (globalThis as Record<symbol, unknown>)[POOL_HANDLER_SYMBOL] = handler;
 }

@@ -29,6 +29,8 @@ export interface Answer {
   log?: string;
   /** Pooled bytes to hand back once the answer is sent (inline answers only). */
   lease?: PackedLease;
+  /** How long a map batch computed, in ms: callers size their next batches by it (Server-Timing `run`). */
+  runMs?: number;
 }
 
 export interface InvokeSettings {
@@ -42,7 +44,8 @@ export type MapOutcome = { v: unknown } | { e: ErrorBody['error'] };
 
 /**
  * How the answer's bytes are made. Inline answers borrow pooled memory (returned after sending); a
- * worker's answer crosses to the main thread, so it gets memory of its own that can be transferred.
+ * worker's answer crosses to the main thread, so it gets a buffer of exactly its own bytes (a clone of
+ * a view copies the view's whole backing store).
  */
 export type ResultEncoder = (value: unknown) => { contentType: string; body: string | Uint8Array; lease?: PackedLease };
 
@@ -115,6 +118,7 @@ function checkBatch(settings: InvokeSettings, batch: unknown): unknown[][] {
 
 /** The inputs of one batch run one after the other: the batch is one unit of work for one thread. */
 function invokeMap(fn: ServedFunction, settings: InvokeSettings, batch: unknown[][], encoder: ResultEncoder): Answer | Promise<Answer> {
+  const started = performance.now();
   const outcomes: MapOutcome[] = new Array(batch.length);
   let failures = 0;
   let firstFailure: ErrorBody['error'] | undefined;
@@ -126,6 +130,7 @@ function invokeMap(fn: ServedFunction, settings: InvokeSettings, batch: unknown[
   };
   const finish = (): Answer => {
     const answer = encodeOutcomes(settings, outcomes, encoder);
+    answer.runMs = performance.now() - started;
     if (failures > 0) answer.log = `${settings.name} threw for ${failures} of ${batch.length} inputs; first: ${firstFailure!.name}: ${firstLine(firstFailure!.message)}`;
     return answer;
   };

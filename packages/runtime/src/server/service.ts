@@ -50,6 +50,7 @@ export function buildService(fn: ServedFunction, options: NormalizedServeOptions
       // Overloaded: a new connection may land on another replica behind the Service.
       reply.header('retry-after', String(OVERLOAD_RETRY_AFTER_SECONDS)).header('connection', 'close');
     }
+    if (answer.runMs !== undefined) reply.header('server-timing', `run;dur=${answer.runMs.toFixed(2)}`);
     const { lease } = answer;
     // Back to the pool once the whole response is handed to the OS; a broken connection just drops it.
     if (lease) reply.raw.once('finish', () => releasePacked(lease));
