@@ -18,6 +18,7 @@ function spec(overrides: Partial<ServiceDeploySpec> = {}): ServiceDeploySpec {
     autoscaling: { enabled: false, min: 1, max: 5, targetCPU: 80 },
     env: {},
     drainMs: 5000,
+    workers: 1,
     createNamespace: false,
     ...overrides,
   };
@@ -77,7 +78,24 @@ describe('renderManifests', () => {
       { name: 'HOST', value: '0.0.0.0' },
       { name: 'PORT', value: '8080' },
       { name: 'TURBOLIFT_DRAIN_MS', value: '5000' },
+      { name: 'TURBOLIFT_WORKERS', value: '1' },
       { name: 'TURBOLIFT_REMOTE_STACK', value: '1' },
+    ]);
+  });
+
+  it('sets the call time limit and the queue bound only when they are given, and workers always', () => {
+    const envOf = (overrides: Partial<ServiceDeploySpec>) =>
+      (containerOf(renderManifests(spec(overrides)).objects).env as Array<{ name: string; value: string }>).filter(({ name }) => /WORKERS|CALL_TIMEOUT|MAX_QUEUE/.test(name));
+    expect(envOf({ workers: 3 })).toEqual([{ name: 'TURBOLIFT_WORKERS', value: '3' }]);
+    expect(envOf({ workers: 0, callTimeoutMs: 0, maxQueue: 0 })).toEqual([
+      { name: 'TURBOLIFT_WORKERS', value: '0' },
+      { name: 'TURBOLIFT_CALL_TIMEOUT_MS', value: '0' },
+      { name: 'TURBOLIFT_MAX_QUEUE', value: '0' },
+    ]);
+    expect(envOf({ callTimeoutMs: 20_000, maxQueue: 64 })).toEqual([
+      { name: 'TURBOLIFT_WORKERS', value: '1' },
+      { name: 'TURBOLIFT_CALL_TIMEOUT_MS', value: '20000' },
+      { name: 'TURBOLIFT_MAX_QUEUE', value: '64' },
     ]);
   });
 
@@ -85,6 +103,14 @@ describe('renderManifests', () => {
     const deployment = deploymentOf(renderManifests(spec({ drainMs: 12_500 })).objects);
     expect(deployment.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
     expect(deployment.spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThan(12.5);
+  });
+
+  it('outlasts the drain plus one whole call when the call time limit is set', () => {
+    const graceOf = (overrides: Partial<ServiceDeploySpec>) => deploymentOf(renderManifests(spec(overrides)).objects).spec.template.spec.terminationGracePeriodSeconds;
+    expect(graceOf({ drainMs: 5000, callTimeoutMs: 30_000 })).toBeGreaterThan(35);
+    expect(graceOf({ drainMs: 5000, callTimeoutMs: 30_000 }) - graceOf({ drainMs: 5000 })).toBe(30);
+    // 0 is no limit: there is no call length to wait for.
+    expect(graceOf({ drainMs: 5000, callTimeoutMs: 0 })).toBe(graceOf({ drainMs: 5000 }));
   });
 
   it('runs the container locked down', () => {
@@ -144,11 +170,13 @@ describe('content hash', () => {
     expect(b.objects).toEqual(a.objects);
   });
 
-  it('changes with the image digest, the replicas and the env', () => {
+  it('changes with the image digest, the replicas, the env and the worker pool', () => {
     const base = renderManifests(spec()).contentHash;
     expect(renderManifests(spec({ image: { ...spec().image, digest: `sha256:${'cd'.repeat(32)}` } })).contentHash).not.toBe(base);
     expect(renderManifests(spec({ replicas: 2 })).contentHash).not.toBe(base);
     expect(renderManifests(spec({ env: { X: '1' } })).contentHash).not.toBe(base);
+    expect(renderManifests(spec({ workers: 2 })).contentHash).not.toBe(base);
+    expect(renderManifests(spec({ maxQueue: 8 })).contentHash).not.toBe(base);
   });
 
   it('is stamped on every object but the shared Namespace, and not on the pod template (no restart for a Service change)', () => {

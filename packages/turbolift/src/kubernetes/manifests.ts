@@ -1,13 +1,13 @@
 // Pure renderers: the desired state of one lifted service as Kubernetes objects (data, no I/O).
 import { createHash } from 'node:crypto';
 import { CONTENT_HASH_ANNOTATION, LABEL, MANAGED_BY, commonLabels, selectorLabels } from './labels';
-import { HEALTH_PATH, READY_PATH } from './service-contract';
+import { HEALTH_PATH, READY_PATH, SERVICE_ENV, workerPoolEnv } from './service-contract';
 import type { ImageRecord, KubernetesManifest, ServiceDeploySpec } from './types';
 
 export const CONTAINER_PORT = 8080;
 export const SERVICE_PORT = 80;
 export const PORT_NAME = 'http';
-/** Seconds the kubelet waits after SIGTERM beyond the drain itself, so the drain is never cut short. */
+/** Seconds the kubelet waits after SIGTERM beyond the drain and the calls in flight, so neither is cut short. */
 export const TERMINATION_MARGIN_SECONDS = 10;
 const RUN_AS_USER = 1000;
 
@@ -65,7 +65,7 @@ export function renderDeployment(spec: ServiceDeploySpec): KubernetesManifest {
         spec: {
           automountServiceAccountToken: false,
           enableServiceLinks: false,
-          terminationGracePeriodSeconds: Math.ceil(spec.drainMs / 1000) + TERMINATION_MARGIN_SECONDS,
+          terminationGracePeriodSeconds: terminationGracePeriodSeconds(spec),
           securityContext: {
             runAsNonRoot: true,
             runAsUser: RUN_AS_USER,
@@ -115,11 +115,22 @@ export function renderDeployment(spec: ServiceDeploySpec): KubernetesManifest {
   };
 }
 
+/**
+ * The runtime lets the calls in flight finish before it exits, and ends a call at its time limit. With a
+ * limit set, the grace period covers the drain plus one whole call, so a rollout never kills a call the
+ * limit allows; with 0 (no limit) or unset (the runtime's default, which the plugin does not know) it covers
+ * the drain only.
+ */
+function terminationGracePeriodSeconds(spec: Pick<ServiceDeploySpec, 'drainMs' | 'callTimeoutMs'>): number {
+  return Math.ceil((spec.drainMs + (spec.callTimeoutMs ?? 0)) / 1000) + TERMINATION_MARGIN_SECONDS;
+}
+
 function renderEnv(spec: ServiceDeploySpec): Array<{ name: string; value: string }> {
   const fixed: Record<string, string> = {
-    HOST: '0.0.0.0',
-    PORT: String(CONTAINER_PORT),
-    TURBOLIFT_DRAIN_MS: String(spec.drainMs),
+    [SERVICE_ENV.host]: '0.0.0.0',
+    [SERVICE_ENV.port]: String(CONTAINER_PORT),
+    [SERVICE_ENV.drainMs]: String(spec.drainMs),
+    ...workerPoolEnv(spec),
   };
   const extra = Object.keys(spec.env)
     .filter((name) => !(name in fixed))

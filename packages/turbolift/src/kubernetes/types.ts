@@ -1,4 +1,5 @@
 import type { ImageRecord as WrittenImageRecord } from '../docker/image-record';
+import type { WorkerPoolSettings } from './service-contract';
 
 /**
  * What deploy reads from the record `build-image` writes (`dist/<projectRoot>/image.json`): the service, the
@@ -37,10 +38,16 @@ export interface ServiceDeploySpec {
   replicas: number;
   resources: ResourceSettings;
   autoscaling: AutoscalingSettings;
-  /** Extra container env on top of HOST, PORT and TURBOLIFT_DRAIN_MS. */
+  /** Extra container env on top of the variables the options set (see `SERVICE_ENV`). */
   env: Record<string, string>;
   /** How long the service keeps serving after SIGTERM before it closes (TURBOLIFT_DRAIN_MS). */
   drainMs: number;
+  /** TURBOLIFT_WORKERS: always set (deploy derives it from the CPU limit). */
+  workers: number;
+  /** TURBOLIFT_CALL_TIMEOUT_MS, only when set. */
+  callTimeoutMs?: WorkerPoolSettings['callTimeoutMs'];
+  /** TURBOLIFT_MAX_QUEUE, only when set. */
+  maxQueue?: WorkerPoolSettings['maxQueue'];
   createNamespace: boolean;
 }
 

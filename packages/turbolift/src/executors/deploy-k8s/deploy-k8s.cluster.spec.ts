@@ -152,6 +152,9 @@ describe.skipIf(!kubeconfig)('deploy-k8s against a real cluster', () => {
       expect(status.status, status.stderr).toBe(0);
       const images = kubectl('get', 'pods', '-n', namespace, '-o', 'jsonpath={.items[*].spec.containers[0].image}');
       expect(images.stdout.split(' ')).toEqual([`${imageRecord.image}@${imageRecord.digest}`, `${imageRecord.image}@${imageRecord.digest}`]);
+      // One worker per core of the default CPU limit.
+      const workers = kubectl('get', 'pods', '-n', namespace, '-o', 'jsonpath={range .items[*]}{.spec.containers[0].env[?(@.name=="TURBOLIFT_WORKERS")].value}{" "}{end}');
+      expect(workers.stdout.trim()).toBe('1 1');
 
       // The Service answers from this host (kube-proxy runs here); bounded retries while endpoints propagate.
       expect(result.url).toMatch(/^http:\/\/10\.96\.0\.\d+:80$/);

@@ -16,6 +16,9 @@ describe('normalizeDeployOptions', () => {
       autoscaling: { enabled: false },
       env: {},
       drainMs: 5000,
+      workers: 1,
+      callTimeoutMs: undefined,
+      maxQueue: undefined,
       createNamespace: false,
       timeoutMs: 180_000,
       dryRun: false,
@@ -33,6 +36,22 @@ describe('normalizeDeployOptions', () => {
     expect(options.env).toEqual({ RETRIES: '3', DEBUG: 'true' });
   });
 
+  it('runs one worker per started core of the CPU limit, at least one, unless workers is set', () => {
+    const workersFor = (cpu: string) => normalizeDeployOptions({ resources: { limits: { cpu } } }, project).workers;
+    expect(workersFor('1')).toBe(1);
+    expect(workersFor('1500m')).toBe(2);
+    expect(workersFor('2.5')).toBe(3);
+    expect(workersFor('2000m')).toBe(2);
+    expect(workersFor('250m')).toBe(1);
+    expect(normalizeDeployOptions({ workers: 0 }, project).workers).toBe(0);
+    expect(normalizeDeployOptions({ workers: 4, resources: { limits: { cpu: '1' } } }, project).workers).toBe(4);
+  });
+
+  it('passes the call time limit and the queue bound on only when set, 0 included', () => {
+    expect(normalizeDeployOptions({ callTimeoutMs: 0, maxQueue: 0 }, project)).toMatchObject({ callTimeoutMs: 0, maxQueue: 0 });
+    expect(normalizeDeployOptions({ callTimeoutMs: 15_000, maxQueue: 32 }, project)).toMatchObject({ callTimeoutMs: 15_000, maxQueue: 32 });
+  });
+
   it('refuses options that would render invalid objects, naming the option', () => {
     expect(() => normalizeDeployOptions({ autoscaling: { enabled: true, min: 3, max: 2 } }, project)).toThrow(
       'deploy-k8s options of @acme/compress-all-service: autoscaling.max (2) must be a whole number >= autoscaling.min (3)',
@@ -44,9 +63,22 @@ describe('normalizeDeployOptions', () => {
     expect(() => normalizeDeployOptions({ env: { PORT: '9000' } }, project)).toThrow(/env PORT is set by turbolift/);
   });
 
+  it('refuses bad worker pool options, naming the option and the value', () => {
+    expect(() => normalizeDeployOptions({ workers: -1 }, project)).toThrow('deploy-k8s options of @acme/compress-all-service: workers must be a whole number >= 0, got -1');
+    expect(() => normalizeDeployOptions({ callTimeoutMs: 1.5 }, project)).toThrow(/callTimeoutMs must be a whole number >= 0, got 1\.5$/);
+    expect(() => normalizeDeployOptions({ maxQueue: Number.NaN }, project)).toThrow(/maxQueue must be a whole number >= 0, got NaN$/);
+  });
+
+  it('keeps the variables the options set out of env, pointing at the option', () => {
+    expect(() => normalizeDeployOptions({ env: { TURBOLIFT_WORKERS: '8' } }, project)).toThrow(/env TURBOLIFT_WORKERS is set by turbolift \(use the workers option\)/);
+    expect(() => normalizeDeployOptions({ env: { TURBOLIFT_CALL_TIMEOUT_MS: '1' } }, project)).toThrow(/use the callTimeoutMs option/);
+    expect(() => normalizeDeployOptions({ env: { TURBOLIFT_MAX_QUEUE: '1' } }, project)).toThrow(/use the maxQueue option/);
+    expect(() => normalizeDeployOptions({ env: { TURBOLIFT_DRAIN_MS: '1' } }, project)).toThrow(/use the drainMs option/);
+  });
+
   it('builds the desired state once namespace and image are known', () => {
     const image = { service: 's', image: 'r/s', tag: 't', digest: null };
-    const spec = toDeploySpec(normalizeDeployOptions({ replicas: 2 }, project), 'prod', image);
-    expect(spec).toMatchObject({ name: 'compress-all-service', namespace: 'prod', replicas: 2, image });
+    const spec = toDeploySpec(normalizeDeployOptions({ replicas: 2, workers: 3, callTimeoutMs: 1000 }, project), 'prod', image);
+    expect(spec).toMatchObject({ name: 'compress-all-service', namespace: 'prod', replicas: 2, image, workers: 3, callTimeoutMs: 1000 });
   });
 });

@@ -3,6 +3,8 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { DeployConfigError } from '../../kubernetes/image-record';
 import type { ClusterSelection } from '../../kubernetes/kubeconfig';
 import { toDnsLabel } from '../../kubernetes/labels';
+import { parseQuantity } from '../../kubernetes/quantity';
+import { SERVICE_ENV, checkWorkerPoolSettings } from '../../kubernetes/service-contract';
 import type { AutoscalingSettings, ImageRecord, ResourceSettings, ServiceDeploySpec } from '../../kubernetes/types';
 import type { DeployK8sExecutorOptions } from './schema';
 
@@ -16,7 +18,10 @@ export interface ProjectInfo {
 
 /** The desired state of the service (less the namespace and image, known once the cluster and record are read), plus how to deploy it. */
 export interface NormalizedDeployOptions
-  extends Pick<ServiceDeploySpec, 'name' | 'partOf' | 'replicas' | 'resources' | 'autoscaling' | 'env' | 'drainMs' | 'createNamespace'> {
+  extends Pick<
+    ServiceDeploySpec,
+    'name' | 'partOf' | 'replicas' | 'resources' | 'autoscaling' | 'env' | 'drainMs' | 'workers' | 'callTimeoutMs' | 'maxQueue' | 'createNamespace'
+  > {
   cluster: ClusterSelection;
   imageRecordPath: string;
   timeoutMs: number;
@@ -34,10 +39,21 @@ export const DEFAULT_AUTOSCALING: AutoscalingSettings = { enabled: false, min: 1
 export const DEFAULT_DRAIN_MS = 5000;
 export const DEFAULT_TIMEOUT_SECONDS = 180;
 
-const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
 const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
-/** The probes, the Service and the drain depend on these: the manifests set them. */
-const RESERVED_ENV = new Set(['HOST', 'PORT', 'TURBOLIFT_DRAIN_MS']);
+/** The manifests set these (the probes, the Service, the drain and the pool depend on them); each with what to do instead. */
+const RESERVED_ENV = new Map<string, string>([
+  [SERVICE_ENV.host, 'the Service and the probes reach the pod through it'],
+  [SERVICE_ENV.port, 'the Service and the probes reach the pod through it'],
+  [SERVICE_ENV.drainMs, 'use the drainMs option'],
+  [SERVICE_ENV.workers, 'use the workers option'],
+  [SERVICE_ENV.callTimeoutMs, 'use the callTimeoutMs option'],
+  [SERVICE_ENV.maxQueue, 'use the maxQueue option'],
+]);
+
+/** Worker threads for a CPU limit: one per started core ("1500m" has work for 2), at least 1. */
+export function workersForCpuLimit(cores: number): number {
+  return Math.max(1, Math.ceil(cores));
+}
 
 export function normalizeDeployOptions(options: DeployK8sExecutorOptions, project: ProjectInfo): NormalizedDeployOptions {
   const fail = (message: string): never => {
@@ -59,17 +75,22 @@ export function normalizeDeployOptions(options: DeployK8sExecutorOptions, projec
     requests: { ...DEFAULT_RESOURCES.requests, ...options.resources?.requests },
     limits: { ...DEFAULT_RESOURCES.limits, ...options.resources?.limits },
   };
+  const amount = { requests: { cpu: 0, memory: 0 }, limits: { cpu: 0, memory: 0 } };
   for (const group of ['requests', 'limits'] as const) {
     for (const resource of ['cpu', 'memory'] as const) {
       const value = String(resources[group][resource]);
-      if (!QUANTITY.test(value)) fail(`resources.${group}.${resource} "${value}" is not a Kubernetes quantity (e.g. 250m, 1, 128Mi)`);
+      const parsed = parseQuantity(value);
+      if (parsed === undefined) fail(`resources.${group}.${resource} "${value}" is not a Kubernetes quantity (e.g. 250m, 1, 128Mi)`);
+      amount[group][resource] = parsed!;
     }
   }
+
+  const pool = checkWorkerPoolSettings({ workers: options.workers, callTimeoutMs: options.callTimeoutMs, maxQueue: options.maxQueue }, fail);
 
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(options.env ?? {})) {
     if (!ENV_NAME.test(key)) fail(`env name "${key}" is not a valid variable name`);
-    if (RESERVED_ENV.has(key)) fail(`env ${key} is set by turbolift (HOST, PORT and TURBOLIFT_DRAIN_MS; use the drainMs option for the drain)`);
+    if (RESERVED_ENV.has(key)) fail(`env ${key} is set by turbolift (${RESERVED_ENV.get(key)})`);
     env[key] = String(value);
   }
 
@@ -99,6 +120,9 @@ export function normalizeDeployOptions(options: DeployK8sExecutorOptions, projec
     autoscaling,
     env,
     drainMs,
+    workers: pool.workers ?? workersForCpuLimit(amount.limits.cpu),
+    callTimeoutMs: pool.callTimeoutMs,
+    maxQueue: pool.maxQueue,
     createNamespace: options.createNamespace ?? false,
     timeoutMs: timeoutSeconds * 1000,
     dryRun: options.dryRun ?? false,
@@ -124,6 +148,9 @@ export function toDeploySpec(options: NormalizedDeployOptions, namespace: string
     autoscaling: options.autoscaling,
     env: options.env,
     drainMs: options.drainMs,
+    workers: options.workers,
+    callTimeoutMs: options.callTimeoutMs,
+    maxQueue: options.maxQueue,
     createNamespace: options.createNamespace,
   };
 }

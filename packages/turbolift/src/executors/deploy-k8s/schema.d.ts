@@ -12,6 +12,9 @@ export interface DeployK8sExecutorOptions {
   autoscaling?: { enabled?: boolean; min?: number; max?: number; targetCPU?: number };
   env?: Record<string, string | number | boolean>;
   drainMs?: number;
+  workers?: number;
+  callTimeoutMs?: number;
+  maxQueue?: number;
   timeoutSeconds?: number;
   dryRun?: boolean;
   outputFile?: string;
