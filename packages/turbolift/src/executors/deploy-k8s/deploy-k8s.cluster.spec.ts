@@ -82,7 +82,10 @@ describe.skipIf(!kubeconfig)('deploy-k8s against a real cluster', () => {
     writeFileSync(join(workspace, 'dist', PROJECT_ROOT, 'image.json'), JSON.stringify(record, null, 2));
   };
 
-  const deploy = (options: DeployK8sExecutorOptions) => deployK8sExecutor({ kubeconfig, createNamespace: true, ...options }, context());
+  // The test node has 2 cores and the tests' pods stay until the end: requests far below the default
+  // (request = limit = 1 core) let them all fit.
+  const SMALL_NODE = { resources: { requests: { cpu: '50m', memory: '64Mi' } } } satisfies DeployK8sExecutorOptions;
+  const deploy = (options: DeployK8sExecutorOptions) => deployK8sExecutor({ kubeconfig, createNamespace: true, ...SMALL_NODE, ...options }, context());
 
   beforeAll(() => {
     workspace = mkdtempSync(join(tmpdir(), 'turbolift-k8s-'));

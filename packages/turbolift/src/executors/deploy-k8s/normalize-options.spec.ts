@@ -12,7 +12,8 @@ describe('normalizeDeployOptions', () => {
       partOf: '@acme/source',
       imageRecordPath: '/ws/dist/apps/lifted/compress-all-service/image.json',
       replicas: 1,
-      resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '256Mi' } },
+      // A CPU-heavy pod gets the CPU its one worker uses: requests equal the limits.
+      resources: { requests: { cpu: '1', memory: '256Mi' }, limits: { cpu: '1', memory: '256Mi' } },
       autoscaling: { enabled: false },
       env: {},
       drainMs: 5000,
@@ -34,6 +35,17 @@ describe('normalizeDeployOptions', () => {
     expect(options.imageRecordPath).toBe('/ws/out/image.json');
     expect(options.resources.limits).toEqual({ cpu: '1', memory: '512Mi' });
     expect(options.env).toEqual({ RETRIES: '3', DEBUG: 'true' });
+  });
+
+  it('defaults each request to its limit, and keeps a lower request the user sets (a small cluster)', () => {
+    expect(normalizeDeployOptions({ resources: { limits: { cpu: '2', memory: '1Gi' } } }, project).resources).toEqual({
+      requests: { cpu: '2', memory: '1Gi' },
+      limits: { cpu: '2', memory: '1Gi' },
+    });
+    expect(normalizeDeployOptions({ resources: { requests: { cpu: '100m' } } }, project).resources).toEqual({
+      requests: { cpu: '100m', memory: '256Mi' },
+      limits: { cpu: '1', memory: '256Mi' },
+    });
   });
 
   it('runs one worker per started core of the CPU limit, at least one, unless workers is set', () => {
@@ -74,6 +86,21 @@ describe('normalizeDeployOptions', () => {
     expect(() => normalizeDeployOptions({ env: { TURBOLIFT_CALL_TIMEOUT_MS: '1' } }, project)).toThrow(/use the callTimeoutMs option/);
     expect(() => normalizeDeployOptions({ env: { TURBOLIFT_MAX_QUEUE: '1' } }, project)).toThrow(/use the maxQueue option/);
     expect(() => normalizeDeployOptions({ env: { TURBOLIFT_DRAIN_MS: '1' } }, project)).toThrow(/use the drainMs option/);
+  });
+
+  it('refuses requests above limits and a CPU target the limit never lets a pod reach', () => {
+    expect(() => normalizeDeployOptions({ resources: { requests: { cpu: '2' } } }, project)).toThrow(
+      'deploy-k8s options of @acme/compress-all-service: resources.requests.cpu "2" is more than resources.limits.cpu "1"',
+    );
+    expect(() => normalizeDeployOptions({ resources: { requests: { memory: '1Gi' }, limits: { memory: '512Mi' } } }, project)).toThrow(
+      /resources\.requests\.memory "1Gi" is more than resources\.limits\.memory "512Mi"/,
+    );
+    // Request = limit: utilisation tops out at 100 %.
+    expect(() => normalizeDeployOptions({ autoscaling: { enabled: true, targetCPU: 120 } }, project)).toThrow(
+      'deploy-k8s options of @acme/compress-all-service: autoscaling.targetCPU 120 can never be reached: a pod uses at most 100 % of resources.requests.cpu "1" under resources.limits.cpu "1"',
+    );
+    // A lower request lets utilisation go past 100 %.
+    expect(normalizeDeployOptions({ autoscaling: { enabled: true, targetCPU: 120 }, resources: { requests: { cpu: '500m' } } }, project).autoscaling.targetCPU).toBe(120);
   });
 
   it('builds the desired state once namespace and image are known', () => {

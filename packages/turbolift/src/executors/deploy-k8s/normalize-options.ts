@@ -5,7 +5,7 @@ import type { ClusterSelection } from '../../kubernetes/kubeconfig';
 import { toDnsLabel } from '../../kubernetes/labels';
 import { parseQuantity } from '../../kubernetes/quantity';
 import { SERVICE_ENV, checkWorkerPoolSettings } from '../../kubernetes/service-contract';
-import type { AutoscalingSettings, ImageRecord, ResourceSettings, ServiceDeploySpec } from '../../kubernetes/types';
+import type { AutoscalingSettings, ImageRecord, ResourceQuantities, ResourceSettings, ServiceDeploySpec } from '../../kubernetes/types';
 import type { DeployK8sExecutorOptions } from './schema';
 
 export interface ProjectInfo {
@@ -31,10 +31,12 @@ export interface NormalizedDeployOptions
   registerEndpoint: boolean;
 }
 
-export const DEFAULT_RESOURCES: ResourceSettings = {
-  requests: { cpu: '100m', memory: '128Mi' },
-  limits: { cpu: '1', memory: '256Mi' },
-};
+/**
+ * Requests default to these limits. A pod runs one worker thread per core of its CPU limit, so with the
+ * request equal to the limit the scheduler places it only where the CPU its workers will use is free, and
+ * the autoscaler's targetCPU (a percentage of the request) reads as a percentage of what the pod can do.
+ */
+export const DEFAULT_LIMITS: ResourceQuantities = { cpu: '1', memory: '256Mi' };
 export const DEFAULT_AUTOSCALING: AutoscalingSettings = { enabled: false, min: 1, max: 5, targetCPU: 80 };
 export const DEFAULT_DRAIN_MS = 5000;
 export const DEFAULT_TIMEOUT_SECONDS = 180;
@@ -64,17 +66,8 @@ export function normalizeDeployOptions(options: DeployK8sExecutorOptions, projec
   const replicas = options.replicas ?? 1;
   if (!Number.isInteger(replicas) || replicas < 0) fail(`replicas must be a whole number >= 0, got ${replicas}`);
 
-  const autoscaling: AutoscalingSettings = { ...DEFAULT_AUTOSCALING, ...options.autoscaling };
-  if (autoscaling.enabled) {
-    if (!Number.isInteger(autoscaling.min) || autoscaling.min < 1) fail(`autoscaling.min must be a whole number >= 1, got ${autoscaling.min}`);
-    if (!Number.isInteger(autoscaling.max) || autoscaling.max < autoscaling.min) fail(`autoscaling.max (${autoscaling.max}) must be a whole number >= autoscaling.min (${autoscaling.min})`);
-    if (!Number.isInteger(autoscaling.targetCPU) || autoscaling.targetCPU < 1) fail(`autoscaling.targetCPU must be a whole percentage >= 1, got ${autoscaling.targetCPU}`);
-  }
-
-  const resources: ResourceSettings = {
-    requests: { ...DEFAULT_RESOURCES.requests, ...options.resources?.requests },
-    limits: { ...DEFAULT_RESOURCES.limits, ...options.resources?.limits },
-  };
+  const limits: ResourceQuantities = { ...DEFAULT_LIMITS, ...options.resources?.limits };
+  const resources: ResourceSettings = { requests: { ...limits, ...options.resources?.requests }, limits };
   const amount = { requests: { cpu: 0, memory: 0 }, limits: { cpu: 0, memory: 0 } };
   for (const group of ['requests', 'limits'] as const) {
     for (const resource of ['cpu', 'memory'] as const) {
@@ -82,6 +75,25 @@ export function normalizeDeployOptions(options: DeployK8sExecutorOptions, projec
       const parsed = parseQuantity(value);
       if (parsed === undefined) fail(`resources.${group}.${resource} "${value}" is not a Kubernetes quantity (e.g. 250m, 1, 128Mi)`);
       amount[group][resource] = parsed!;
+    }
+  }
+  for (const resource of ['cpu', 'memory'] as const) {
+    if (amount.requests[resource] > amount.limits[resource]) {
+      fail(`resources.requests.${resource} "${resources.requests[resource]}" is more than resources.limits.${resource} "${resources.limits[resource]}"`);
+    }
+  }
+
+  const autoscaling: AutoscalingSettings = { ...DEFAULT_AUTOSCALING, ...options.autoscaling };
+  if (autoscaling.enabled) {
+    if (!Number.isInteger(autoscaling.min) || autoscaling.min < 1) fail(`autoscaling.min must be a whole number >= 1, got ${autoscaling.min}`);
+    if (!Number.isInteger(autoscaling.max) || autoscaling.max < autoscaling.min) fail(`autoscaling.max (${autoscaling.max}) must be a whole number >= autoscaling.min (${autoscaling.min})`);
+    if (!Number.isInteger(autoscaling.targetCPU) || autoscaling.targetCPU < 1) fail(`autoscaling.targetCPU must be a whole percentage >= 1, got ${autoscaling.targetCPU}`);
+    // The CPU limit caps what a pod uses, so utilisation (of the request) never goes past limit / request.
+    const reachable = Math.floor((amount.limits.cpu / amount.requests.cpu) * 100);
+    if (autoscaling.targetCPU > reachable) {
+      fail(
+        `autoscaling.targetCPU ${autoscaling.targetCPU} can never be reached: a pod uses at most ${reachable} % of resources.requests.cpu "${resources.requests.cpu}" under resources.limits.cpu "${resources.limits.cpu}"`,
+      );
     }
   }
 
