@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadAllYaml } from '@kubernetes/client-node';
 import { CONTENT_HASH_ANNOTATION, LABEL, toDnsLabel, toLabelValue } from './labels';
 import { imageReference, renderManifests } from './manifests';
-import type { KubernetesManifest, ServiceDeploySpec } from './types';
+import type { AutoscalingSettings, KubernetesManifest, ServiceDeploySpec } from './types';
 import { renderYaml } from './yaml';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
@@ -15,13 +15,18 @@ function spec(overrides: Partial<ServiceDeploySpec> = {}): ServiceDeploySpec {
     image: { service: 'compress-all-service', image: '127.0.0.1:5000/compress-all-service', tag: 'abc123', digest: DIGEST },
     replicas: 1,
     resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '256Mi' } },
-    autoscaling: { enabled: false, min: 1, max: 5, targetCPU: 80 },
+    autoscaling: autoscaling({ enabled: false }),
     env: {},
     drainMs: 5000,
     workers: 1,
     createNamespace: false,
     ...overrides,
   };
+}
+
+/** Autoscaling on, with short windows (what a test can wait for). */
+function autoscaling(overrides: Partial<AutoscalingSettings> = {}): AutoscalingSettings {
+  return { enabled: true, min: 1, max: 5, targetCPU: 80, scaleDownStabilizationSeconds: 30, scaleUpStabilizationSeconds: 0, ...overrides };
 }
 
 const byKind = (objects: KubernetesManifest[], kind: string) => objects.find((object) => object.kind === kind);
@@ -42,7 +47,7 @@ describe('renderManifests', () => {
   });
 
   it('labels every object the recommended way and selects pods by name and instance only', () => {
-    const { objects } = renderManifests(spec({ replicas: 2, autoscaling: { enabled: true, min: 2, max: 4, targetCPU: 70 } }));
+    const { objects } = renderManifests(spec({ replicas: 2, autoscaling: autoscaling({ min: 2, max: 4, targetCPU: 70 }) }));
     for (const object of objects) {
       expect(object.metadata.namespace).toBe('demo');
       expect(object.metadata.labels).toEqual({
@@ -137,7 +142,7 @@ describe('renderManifests', () => {
     expect(deploymentOf(fixed).spec.replicas).toBe(3);
     expect(byKind(fixed, 'HorizontalPodAutoscaler')).toBeUndefined();
 
-    const scaled = renderManifests(spec({ replicas: 3, autoscaling: { enabled: true, min: 2, max: 6, targetCPU: 65 } })).objects;
+    const scaled = renderManifests(spec({ replicas: 3, autoscaling: autoscaling({ min: 2, max: 6, targetCPU: 65 }) })).objects;
     expect('replicas' in deploymentOf(scaled).spec).toBe(false);
     expect(byKind(scaled, 'HorizontalPodAutoscaler')).toMatchObject({
       apiVersion: 'autoscaling/v2',
@@ -150,13 +155,22 @@ describe('renderManifests', () => {
     });
   });
 
+  it('renders the stabilization windows into the autoscaler behaviour, leaving the rates to the API defaults', () => {
+    const windows = autoscaling({ scaleDownStabilizationSeconds: 15, scaleUpStabilizationSeconds: 5 });
+    const hpa = byKind(renderManifests(spec({ autoscaling: windows })).objects, 'HorizontalPodAutoscaler') as any;
+    expect(hpa.spec.behavior).toEqual({
+      scaleUp: { stabilizationWindowSeconds: 5 },
+      scaleDown: { stabilizationWindowSeconds: 15 },
+    });
+  });
+
   it('adds a PodDisruptionBudget only when more than one replica is always there', () => {
     expect(byKind(renderManifests(spec({ replicas: 1 })).objects, 'PodDisruptionBudget')).toBeUndefined();
     expect(byKind(renderManifests(spec({ replicas: 2 })).objects, 'PodDisruptionBudget')).toMatchObject({
       apiVersion: 'policy/v1',
       spec: { maxUnavailable: 1 },
     });
-    const autoscaledFromOne = spec({ replicas: 3, autoscaling: { enabled: true, min: 1, max: 3, targetCPU: 80 } });
+    const autoscaledFromOne = spec({ replicas: 3, autoscaling: autoscaling({ min: 1, max: 3 }) });
     expect(byKind(renderManifests(autoscaledFromOne).objects, 'PodDisruptionBudget')).toBeUndefined();
   });
 });
@@ -190,7 +204,7 @@ describe('content hash', () => {
 
 describe('renderYaml', () => {
   it('renders one document per object that reads back to the same objects', () => {
-    const { objects } = renderManifests(spec({ createNamespace: true, replicas: 2, autoscaling: { enabled: true, min: 2, max: 3, targetCPU: 80 } }));
+    const { objects } = renderManifests(spec({ createNamespace: true, replicas: 2, autoscaling: autoscaling({ min: 2, max: 3 }) }));
     const yaml = renderYaml(objects);
     expect(yaml.match(/^---$/gm)).toHaveLength(objects.length);
     const back = loadAllYaml(yaml).map((object) => JSON.parse(JSON.stringify(object)));

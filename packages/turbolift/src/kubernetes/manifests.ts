@@ -167,6 +167,13 @@ export function renderHorizontalPodAutoscaler(spec: ServiceDeploySpec): Kubernet
           resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: spec.autoscaling.targetCPU } },
         },
       ],
+      // Only the windows: the API server fills in its default rates (up: double or +4 pods per 15 s; down:
+      // any surplus per 15 s), which suit pods that drain before they go. The scale-down window is what keeps a
+      // bursty load from removing pods between bursts and paying their start again.
+      behavior: {
+        scaleUp: { stabilizationWindowSeconds: spec.autoscaling.scaleUpStabilizationSeconds },
+        scaleDown: { stabilizationWindowSeconds: spec.autoscaling.scaleDownStabilizationSeconds },
+      },
     },
   };
 }

@@ -24,6 +24,10 @@ export interface AutoscalingSettings {
   max: number;
   /** Average CPU utilisation (percent of the request) the autoscaler aims for. */
   targetCPU: number;
+  /** How far back the autoscaler looks for the highest recommendation before it removes pods. */
+  scaleDownStabilizationSeconds: number;
+  /** How far back it looks for the lowest recommendation before it adds pods. */
+  scaleUpStabilizationSeconds: number;
 }
 
 /** Everything the manifest renderers need: the desired state of one lifted service, already normalised. */

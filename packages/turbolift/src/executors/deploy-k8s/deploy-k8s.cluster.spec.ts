@@ -83,8 +83,9 @@ describe.skipIf(!kubeconfig)('deploy-k8s against a real cluster', () => {
   };
 
   // The test node has 2 cores and the tests' pods stay until the end: requests far below the default
-  // (request = limit = 1 core) let them all fit.
+  // (request = limit = 1 core) let them all fit. Scale-downs, if any, wait 15 s instead of 300 s.
   const SMALL_NODE = { resources: { requests: { cpu: '50m', memory: '64Mi' } } } satisfies DeployK8sExecutorOptions;
+  const SHORT_WINDOW = { scaleDownStabilizationSeconds: 15 };
   const deploy = (options: DeployK8sExecutorOptions) => deployK8sExecutor({ kubeconfig, createNamespace: true, ...SMALL_NODE, ...options }, context());
 
   beforeAll(() => {
@@ -218,10 +219,14 @@ describe.skipIf(!kubeconfig)('deploy-k8s against a real cluster', () => {
         dryRun: true,
         replicas: 3,
         env: { GREETING: 'hi' },
-        autoscaling: { enabled: true, min: 2, max: 4, targetCPU: 70 },
+        autoscaling: { enabled: true, min: 2, max: 4, targetCPU: 70, scaleDownStabilizationSeconds: 15, scaleUpStabilizationSeconds: 5 },
+        callTimeoutMs: 20_000,
+        maxQueue: 8,
       });
       expect(result.success).toBe(true);
       expect(result.yaml).toContain('kind: HorizontalPodAutoscaler');
+      expect(result.yaml).toContain('stabilizationWindowSeconds: 15');
+      expect(result.yaml).toContain('name: TURBOLIFT_WORKERS');
 
       const accepted = kubectlWithInput(result.yaml!, 'apply', '--dry-run=server', '-f', '-');
       expect(accepted.status, accepted.stderr).toBe(0);
@@ -288,7 +293,7 @@ describe.skipIf(!kubeconfig)('deploy-k8s against a real cluster', () => {
       expect(fixed.success, output.join('\n')).toBe(true);
       expect(replicasManagers()).toEqual(['turbolift']);
 
-      const autoscaled = await deploy({ namespace, replicas: 3, autoscaling: { enabled: true, min: 2, max: 4, targetCPU: 80 } });
+      const autoscaled = await deploy({ namespace, replicas: 3, autoscaling: { enabled: true, min: 2, max: 4, targetCPU: 80, ...SHORT_WINDOW } });
       expect(autoscaled.success, output.join('\n')).toBe(true);
       expect(autoscaled.applied?.find((outcome) => outcome.kind === 'HorizontalPodAutoscaler')?.action).toBe('created');
       // turbolift handed the field over instead of dropping it (which would have reset it to 1).
@@ -359,7 +364,7 @@ describe.skipIf(!kubeconfig)('deploy-k8s against a real cluster', () => {
       const endpointsFile = join(workspace, '.turbolift', 'endpoints.json');
       const registered = () => JSON.parse(readFileSync(endpointsFile, 'utf8')).endpoints as Record<string, string>;
 
-      const deployed = await deploy({ namespace, replicas: 2, autoscaling: { enabled: true, min: 2, max: 3, targetCPU: 80 }, registerEndpoint: true });
+      const deployed = await deploy({ namespace, replicas: 2, autoscaling: { enabled: true, min: 2, max: 3, targetCPU: 80, ...SHORT_WINDOW }, registerEndpoint: true });
       expect(deployed.success, output.join('\n')).toBe(true);
       // Callers on this host in distributed mode reach the Service through its ClusterIP.
       expect(registered()).toEqual({ echoAll: deployed.url });

@@ -52,6 +52,38 @@ describe('deploy-k8s executor without a cluster', () => {
     ]);
   });
 
+  it('renders the worker pool and the autoscaler behaviour into the dry-run YAML', async () => {
+    mkdirSync(join(workspace, 'dist/apps/compress-all-service'), { recursive: true });
+    writeFileSync(join(workspace, 'dist/apps/compress-all-service/image.json'), JSON.stringify({ image: 'r/x', tag: 't', digest: null }));
+    const result = await deployK8sExecutor(
+      {
+        dryRun: true,
+        namespace: 'demo',
+        kubeconfig: join(workspace, 'absent'),
+        resources: { limits: { cpu: '1500m' } },
+        callTimeoutMs: 20_000,
+        autoscaling: { enabled: true, min: 1, max: 3, scaleDownStabilizationSeconds: 20 },
+      },
+      context(),
+    );
+    expect(result.success, result.reason).toBe(true);
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const objects = loadAllYaml(result.yaml!) as any[];
+    const container = objects.find((object) => object.kind === 'Deployment').spec.template.spec.containers[0];
+    expect(container.env).toEqual(
+      expect.arrayContaining([
+        { name: 'TURBOLIFT_WORKERS', value: '2' },
+        { name: 'TURBOLIFT_CALL_TIMEOUT_MS', value: '20000' },
+      ]),
+    );
+    expect(container.env.map((entry: { name: string }) => entry.name)).not.toContain('TURBOLIFT_MAX_QUEUE');
+    expect(container.resources.requests.cpu).toBe('1500m');
+    expect(objects.find((object) => object.kind === 'HorizontalPodAutoscaler').spec.behavior).toEqual({
+      scaleUp: { stabilizationWindowSeconds: 0 },
+      scaleDown: { stabilizationWindowSeconds: 20 },
+    });
+  });
+
   it('fails with one line telling to run build-image when the image record is missing', async () => {
     const result = await deployK8sExecutor({ dryRun: true }, context());
     expect(result).toEqual({

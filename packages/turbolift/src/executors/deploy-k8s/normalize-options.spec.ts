@@ -14,7 +14,7 @@ describe('normalizeDeployOptions', () => {
       replicas: 1,
       // A CPU-heavy pod gets the CPU its one worker uses: requests equal the limits.
       resources: { requests: { cpu: '1', memory: '256Mi' }, limits: { cpu: '1', memory: '256Mi' } },
-      autoscaling: { enabled: false },
+      autoscaling: { enabled: false, scaleDownStabilizationSeconds: 300, scaleUpStabilizationSeconds: 0 },
       env: {},
       drainMs: 5000,
       workers: 1,
@@ -62,6 +62,18 @@ describe('normalizeDeployOptions', () => {
   it('passes the call time limit and the queue bound on only when set, 0 included', () => {
     expect(normalizeDeployOptions({ callTimeoutMs: 0, maxQueue: 0 }, project)).toMatchObject({ callTimeoutMs: 0, maxQueue: 0 });
     expect(normalizeDeployOptions({ callTimeoutMs: 15_000, maxQueue: 32 }, project)).toMatchObject({ callTimeoutMs: 15_000, maxQueue: 32 });
+  });
+
+  it('takes the autoscaler stabilization windows, 0 to 3600 s', () => {
+    const windows = { scaleDownStabilizationSeconds: 15, scaleUpStabilizationSeconds: 3600 };
+    expect(normalizeDeployOptions({ autoscaling: { enabled: true, ...windows } }, project).autoscaling).toMatchObject(windows);
+    expect(() => normalizeDeployOptions({ autoscaling: { enabled: true, scaleDownStabilizationSeconds: 3601 } }, project)).toThrow(
+      'deploy-k8s options of @acme/compress-all-service: autoscaling.scaleDownStabilizationSeconds must be a whole number of seconds from 0 to 3600, got 3601',
+    );
+    expect(() => normalizeDeployOptions({ autoscaling: { enabled: true, scaleUpStabilizationSeconds: -1 } }, project)).toThrow(
+      /autoscaling\.scaleUpStabilizationSeconds must be .* got -1$/,
+    );
+    expect(() => normalizeDeployOptions({ autoscaling: { enabled: true, scaleUpStabilizationSeconds: 2.5 } }, project)).toThrow(/got 2\.5$/);
   });
 
   it('refuses options that would render invalid objects, naming the option', () => {

@@ -37,9 +37,19 @@ export interface NormalizedDeployOptions
  * the autoscaler's targetCPU (a percentage of the request) reads as a percentage of what the pod can do.
  */
 export const DEFAULT_LIMITS: ResourceQuantities = { cpu: '1', memory: '256Mi' };
-export const DEFAULT_AUTOSCALING: AutoscalingSettings = { enabled: false, min: 1, max: 5, targetCPU: 80 };
+export const DEFAULT_AUTOSCALING: AutoscalingSettings = {
+  enabled: false,
+  min: 1,
+  max: 5,
+  targetCPU: 80,
+  // The HorizontalPodAutoscaler's own defaults.
+  scaleDownStabilizationSeconds: 300,
+  scaleUpStabilizationSeconds: 0,
+};
 export const DEFAULT_DRAIN_MS = 5000;
 export const DEFAULT_TIMEOUT_SECONDS = 180;
+/** The autoscaling/v2 API's range for a stabilization window. */
+const MAX_STABILIZATION_SECONDS = 3600;
 
 const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
 /** The manifests set these (the probes, the Service, the drain and the pool depend on them); each with what to do instead. */
@@ -94,6 +104,12 @@ export function normalizeDeployOptions(options: DeployK8sExecutorOptions, projec
       fail(
         `autoscaling.targetCPU ${autoscaling.targetCPU} can never be reached: a pod uses at most ${reachable} % of resources.requests.cpu "${resources.requests.cpu}" under resources.limits.cpu "${resources.limits.cpu}"`,
       );
+    }
+    for (const window of ['scaleDownStabilizationSeconds', 'scaleUpStabilizationSeconds'] as const) {
+      const value = autoscaling[window];
+      if (!Number.isInteger(value) || value < 0 || value > MAX_STABILIZATION_SECONDS) {
+        fail(`autoscaling.${window} must be a whole number of seconds from 0 to ${MAX_STABILIZATION_SECONDS}, got ${value}`);
+      }
     }
   }
 

@@ -9,7 +9,14 @@ export interface DeployK8sExecutorOptions {
     requests?: { cpu?: string; memory?: string };
     limits?: { cpu?: string; memory?: string };
   };
-  autoscaling?: { enabled?: boolean; min?: number; max?: number; targetCPU?: number };
+  autoscaling?: {
+    enabled?: boolean;
+    min?: number;
+    max?: number;
+    targetCPU?: number;
+    scaleDownStabilizationSeconds?: number;
+    scaleUpStabilizationSeconds?: number;
+  };
   env?: Record<string, string | number | boolean>;
   drainMs?: number;
   workers?: number;
