@@ -104,6 +104,18 @@ describe('renderManifests', () => {
     ]);
   });
 
+  it('gives a slow answer under CPU load time before readiness or liveness act on it', () => {
+    const container = containerOf(renderManifests(spec()).objects);
+    const silentFor = (probe: { periodSeconds: number; failureThreshold: number }) => probe.periodSeconds * probe.failureThreshold;
+    // A pod throttled at its CPU limit answers late, not never: a few late answers must not move its calls away.
+    expect(container.readinessProbe.timeoutSeconds).toBeGreaterThanOrEqual(2);
+    expect(silentFor(container.readinessProbe)).toBeGreaterThanOrEqual(6);
+    // A restart loses every call in the pod: only a main thread silent for half a minute is restarted.
+    expect(container.livenessProbe.timeoutSeconds).toBeGreaterThanOrEqual(5);
+    expect(silentFor(container.livenessProbe)).toBeGreaterThanOrEqual(30);
+    expect(silentFor(container.livenessProbe)).toBeGreaterThan(silentFor(container.readinessProbe));
+  });
+
   it('rolls out one extra pod at a time without going below the wanted count, and outlasts the drain', () => {
     const deployment = deploymentOf(renderManifests(spec({ drainMs: 12_500 })).objects);
     expect(deployment.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });

@@ -79,17 +79,26 @@ export function renderDeployment(spec: ServiceDeploySpec): KubernetesManifest {
               ...(spec.image.digest ? { imagePullPolicy: 'IfNotPresent' } : {}),
               ports: [{ name: PORT_NAME, containerPort: CONTAINER_PORT, protocol: 'TCP' }],
               env,
+              // The function runs on worker threads, so the main thread answers probes even with every
+              // worker busy; what can still slow an answer is the node: CFS throttling of the pod at its CPU
+              // limit (the main thread waits for the next 100 ms period), a busy kubelet, GC pauses.
+              // Readiness decides where calls go: a busy pod that briefly answered late and left the Service
+              // would push its load onto the others, so it takes 3 missed probes (6 s) to leave. Draining needs
+              // no probe: a terminating pod leaves the endpoints at once.
               readinessProbe: {
                 httpGet: { path: READY_PATH, port: PORT_NAME },
                 periodSeconds: 2,
                 timeoutSeconds: 2,
-                failureThreshold: 2,
+                failureThreshold: 3,
               },
+              // Liveness restarts the container and loses every call in it, so it only acts on a main thread
+              // that has not answered for 30 s (3 probes, 5 s each to answer), never on a merely busy pod.
+              // With workers 0 the function runs on the main thread: a call longer than that restarts the pod.
               livenessProbe: {
                 httpGet: { path: HEALTH_PATH, port: PORT_NAME },
                 initialDelaySeconds: 5,
                 periodSeconds: 10,
-                timeoutSeconds: 2,
+                timeoutSeconds: 5,
                 failureThreshold: 3,
               },
               resources: {
