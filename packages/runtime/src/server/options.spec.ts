@@ -1,0 +1,44 @@
+// Pool settings: how many workers by default, and the refusals that name the setting.
+import { describe, expect, it } from 'vitest';
+import { cpusFor, quotaFromCfs, quotaFromCpuMax } from './cpus';
+import { normalizeServeOptions } from './options';
+
+const fn = (a: number) => a;
+
+describe('CPUs a pool may use', () => {
+  it('reads cgroup v2 cpu.max and v1 CFS quotas', () => {
+    expect(quotaFromCpuMax('max 100000\n')).toBeUndefined();
+    expect(quotaFromCpuMax('150000 100000\n')).toBe(1.5);
+    expect(quotaFromCfs('-1\n', '100000\n')).toBeUndefined();
+    expect(quotaFromCfs('200000\n', '100000\n')).toBe(2);
+  });
+
+  it('rounds a quota up, never past the cores, at least 1', () => {
+    expect(cpusFor(undefined, 8)).toBe(8);
+    expect(cpusFor(1, 8)).toBe(1);
+    expect(cpusFor(1.5, 8)).toBe(2);
+    expect(cpusFor(0.1, 8)).toBe(1);
+    expect(cpusFor(16, 4)).toBe(4);
+  });
+});
+
+describe('serve options for the pool', () => {
+  it('runs inline when no entry module is known, in a pool when one is', () => {
+    expect(normalizeServeOptions(fn, {}, {})).toMatchObject({ workers: 0, callTimeoutMs: 60_000, maxQueue: 16 });
+    const pooled = normalizeServeOptions(fn, {}, {}, '/app/main.js');
+    expect(pooled.workers).toBeGreaterThanOrEqual(1);
+    expect(pooled.maxQueue).toBe(pooled.workers * 16);
+  });
+
+  it('takes TURBOLIFT_WORKERS, TURBOLIFT_CALL_TIMEOUT_MS and TURBOLIFT_MAX_QUEUE, options first', () => {
+    const env = { TURBOLIFT_WORKERS: '3', TURBOLIFT_CALL_TIMEOUT_MS: '0', TURBOLIFT_MAX_QUEUE: '5' };
+    expect(normalizeServeOptions(fn, {}, env, '/app/main.js')).toMatchObject({ workers: 3, callTimeoutMs: 0, maxQueue: 5 });
+    expect(normalizeServeOptions(fn, { workers: 1, maxQueue: 0 }, env, '/app/main.js')).toMatchObject({ workers: 1, maxQueue: 0 });
+  });
+
+  it('refuses bad settings by name', () => {
+    expect(() => normalizeServeOptions(fn, {}, { TURBOLIFT_WORKERS: 'two' }, '/app/main.js')).toThrow('TURBOLIFT_WORKERS="two" must be an integer from 0 to 1024');
+    expect(() => normalizeServeOptions(fn, { workers: 2 }, {})).toThrow('2 workers need the module that calls serve (the entry option); use workers: 0 to run inline');
+    expect(() => normalizeServeOptions(fn, { callTimeoutMs: -1 }, {})).toThrow('serve option callTimeoutMs must be an integer from 0 to 2147483647, got -1');
+  });
+});
