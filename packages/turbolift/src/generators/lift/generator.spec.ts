@@ -6,9 +6,20 @@ import { liftGenerator } from './generator';
 import { createWorkspaceProgram, listSourceFiles, workspaceProjects } from './workspace-program';
 
 /** The runtime's public types as ARCHITECTURE.md fixes them: what generated code is compiled against here. */
+// The shape of @turbolift/runtime's public types that generated code relies on (client/stub.ts, client/map.ts).
 const RUNTIME_TYPES = `
 export interface LiftedStubOptions { service: string; namespace?: string; idempotent?: boolean; timeoutMs?: number; retries?: number }
-export declare function liftedStub<A extends unknown[], R>(name: string, impl: (...args: A) => R, options: LiftedStubOptions): (...args: A) => Promise<Awaited<R>>;
+export interface MapOptions { concurrency?: number; batchSize?: number; ordered?: boolean; returnErrors?: boolean }
+export interface MapRun<T> extends PromiseLike<T[]>, AsyncIterable<T> {}
+type Inputs<T> = Iterable<T> | AsyncIterable<T>;
+export interface LiftedFunction<A extends unknown[], R> {
+  (...args: A): Promise<Awaited<R>>;
+  map(inputs: Inputs<A[0]>, options?: MapOptions & { returnErrors?: false }): MapRun<Awaited<R>>;
+  map(inputs: Inputs<A[0]>, options: MapOptions & { returnErrors: true }): MapRun<Awaited<R> | Error>;
+  starmap(inputs: Inputs<A>, options?: MapOptions & { returnErrors?: false }): MapRun<Awaited<R>>;
+  starmap(inputs: Inputs<A>, options: MapOptions & { returnErrors: true }): MapRun<Awaited<R> | Error>;
+}
+export declare function liftedStub<A extends unknown[], R>(name: string, impl: (...args: A) => R, options: LiftedStubOptions): LiftedFunction<A, R>;
 export declare function serve<A extends unknown[], R>(fn: (...args: A) => R, options: { name: string }): Promise<void>;
 `;
 
@@ -177,6 +188,14 @@ describe.each<Layout>(['paths', 'ts-solution'])('turbolift:lift in the %s layout
     expect(original).toContain(`import { sumSquares as sumSquaresImpl } from '${scope}/lifted-sum-squares';`);
     expect(original).toContain(`const sumSquaresCall = liftedStub('sumSquares', sumSquaresImpl, { service: 'sum-squares-service' });`);
     expect(original).toContain('/** Sum of scaled squares. */\nexport function sumSquares(xs: number[]): Promise<number> {\n  return sumSquaresCall(xs);\n}');
+    expect(original).toContain('sumSquares.map = sumSquaresCall.map;\nsumSquares.starmap = sumSquaresCall.starmap;');
+    // The stub's fan-out is typed from the function's own signature.
+    tree.write(`${src}/fan-out.ts`, [
+      `import { sumSquares } from './functions${ext}';`,
+      'export const all: PromiseLike<number[]> = sumSquares.map([[1, 2], [3]], { concurrency: 4 });',
+      'export const some: PromiseLike<Array<number | Error>> = sumSquares.starmap([[[1]]], { returnErrors: true });',
+      '',
+    ].join('\n'));
     // still used by squareTwice, so it stays; the imports only sumSquares used go
     expect(original).toContain('function square(x: number)');
     expect(original).not.toContain('shared-math');

@@ -60,7 +60,9 @@ export function renderStubFunction(plan: LiftPlan, names: StubNames): string {
   // A generic implementation loses its type parameters through liftedStub; the stub restores them.
   const cast = fn.typeParameters?.length ? ` as ${returns}` : '';
   const head = docs.length ? docs.join('\n') + '\n' : '';
-  return `${head}${prefix}function ${plan.name}${typeParams}(${params.join(', ')}): ${returns} {\n  return ${names.call}(${args.join(', ')})${cast};\n}`;
+  // Properties assigned to a function declaration become part of its type: callers get `fn.map(inputs)`.
+  const fanOut = `/** Fan-out: one call per input, in batches (see @turbolift/runtime). */\n${plan.name}.map = ${names.call}.map;\n${plan.name}.starmap = ${names.call}.starmap;`;
+  return `${head}${prefix}function ${plan.name}${typeParams}(${params.join(', ')}): ${returns} {\n  return ${names.call}(${args.join(', ')})${cast};\n}\n${fanOut}`;
 }
 
 function importsLiftedStub(sf: ts.SourceFile): boolean {
