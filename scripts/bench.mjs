@@ -18,9 +18,10 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const TIME_LIMIT_MS = 60_000;
 
 const children = [];
-function startService(kind, port, fn) {
+function startService(kind, port, fn, env = {}) {
   const child = spawn(process.execPath, [new URL('./bench/services.cjs', import.meta.url).pathname, kind, String(port), fn ?? ''], {
     stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, ...env },
   });
   children.push(child);
   return waitReady(`http://127.0.0.1:${port}`);
@@ -101,16 +102,22 @@ function table(title, results, baseline) {
 
 async function main() {
   const handwrittenOrigin = await startService('handwritten', 47801);
-  const liftedAddOrigin = await startService('lifted', 47802, 'add');
-  const liftedByteSumOrigin = await startService('lifted', 47803, 'byteSum');
-  process.env.TURBOLIFT_ADD_URL = liftedAddOrigin;
-  process.env.TURBOLIFT_BYTE_SUM_URL = liftedByteSumOrigin;
+  // The default service runs the function in a pool of worker threads; `inline` keeps it on the main thread.
+  const pooled = { TURBOLIFT_WORKERS: '2' };
+  const inline = { TURBOLIFT_WORKERS: '0' };
+  const origins = {
+    add: await startService('lifted', 47802, 'add', pooled),
+    addInline: await startService('lifted', 47804, 'add', inline),
+    byteSum: await startService('lifted', 47803, 'byteSum', pooled),
+    byteSumInline: await startService('lifted', 47805, 'byteSum', inline),
+  };
 
   const handwritten = handwrittenClient(handwrittenOrigin);
   const liftedAdd = liftedStub('add', add, { service: 'add-service' });
   const liftedByteSum = liftedStub('byteSum', byteSum, { service: 'byte-sum-service' });
-  const distributed = (stub) => (...args) => {
+  const distributed = (stub, origin) => (...args) => {
     process.env.TURBOLIFT_MODE = 'distributed';
+    process.env[stub === liftedAdd ? 'TURBOLIFT_ADD_URL' : 'TURBOLIFT_BYTE_SUM_URL'] = origin;
     return stub(...args);
   };
   const local = (stub) => (...args) => {
@@ -120,13 +127,15 @@ async function main() {
 
   const addContenders = {
     'hand-written fastify+undici': (i) => handwritten.add(i, 1),
-    'lifted (distributed)': (i) => distributed(liftedAdd)(i, 1),
+    'lifted, inline (distributed)': (i) => distributed(liftedAdd, origins.addInline)(i, 1),
+    'lifted, worker pool (distributed)': (i) => distributed(liftedAdd, origins.add)(i, 1),
     'lifted (local, in-process)': (i) => local(liftedAdd)(i, 1),
   };
   const payload = Buffer.alloc(100 * 1024, 7);
   const bufferContenders = {
     'hand-written fastify+undici': () => handwritten.byteSum(payload),
-    'lifted (distributed)': () => distributed(liftedByteSum)(payload),
+    'lifted, inline (distributed)': () => distributed(liftedByteSum, origins.byteSumInline)(payload),
+    'lifted, worker pool (distributed)': () => distributed(liftedByteSum, origins.byteSum)(payload),
   };
 
   const report = [

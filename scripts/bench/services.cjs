@@ -1,5 +1,6 @@
 // The two services the benchmark compares, each run as its own process:
-//   node services.cjs lifted <port>       the lifted function, served by @turbolift/runtime
+//   node services.cjs lifted <port> <fn>  the lifted function, served by @turbolift/runtime (a worker pool,
+//                                         or inline with TURBOLIFT_WORKERS=0)
 //   node services.cjs handwritten <port>  the same functions behind a hand-written fastify route
 const { add, byteSum } = require('./functions.cjs');
 

@@ -78,6 +78,8 @@ class PoolExecutor implements Executor {
       maxQueue: Number.MAX_SAFE_INTEGER,
       concurrentTasksPerWorker: 1,
       workerData: { [POOL_WORKER_DATA_KEY]: data },
+      // The entry runs again in each worker: it sees the command line it was started with.
+      argv: process.argv.slice(2),
     });
     // A worker that dies (the function exits the process, runs out of memory) is replaced by piscina;
     // the call it ran fails with TL_WORKER_FAILED below. This only keeps the event from being unhandled.
