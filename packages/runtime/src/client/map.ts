@@ -44,6 +44,8 @@ export type BatchOutcome = { ok: true; value: unknown } | { ok: false; error: un
 /** Runs one batch of argument arrays; `timing.runMs`, when set, is the time the batch really computed. */
 export type BatchRunner = (batch: unknown[][], signal: AbortSignal, timing: { runMs?: number }) => Promise<BatchOutcome[]>;
 
+import { setMaxListeners } from 'node:events';
+
 interface NormalizedMapOptions {
   concurrency: number;
   batchSize: number | undefined;
@@ -100,6 +102,8 @@ async function* drive<T>(inputs: MapInputs<unknown[]>, options: NormalizedMapOpt
   const total = Array.isArray(inputs) ? inputs.length : undefined;
   const source = inputSource(inputs);
   const controller = new AbortController();
+  // Every batch in flight listens on this one signal: that many listeners is by design, not a leak.
+  setMaxListeners(Infinity, controller.signal);
   // Ordered: outcomes wait here until every earlier one is out. Unordered: in the order they finished.
   const finished = new Map<number, BatchOutcome>();
   const finishedInOrder: BatchOutcome[] = [];

@@ -48,6 +48,8 @@ export async function exchange(target: CallTarget, path: string, policy: CallPol
 
   const deadline = Date.now() + policy.timeoutMs;
   const maxAttempts = policy.idempotent ? policy.retries + 1 : 1;
+  // Refusals by an overloaded service: retried within the time budget, not counted against `retries`.
+  let overloadedAttempts = 0;
   for (let attempt = 1; ; attempt++) {
     // The first attempt passes timeoutMs itself: undici then refreshes the connection's timer instead of
     // replacing it, which it does whenever the value changes. Retries get what is left of the budget.
@@ -68,7 +70,7 @@ export async function exchange(target: CallTarget, path: string, policy: CallPol
       if (signal?.aborted) throw signal.reason;
       if (isTimeout(error)) throw timedOut(target, policy, attempt, error);
       const retryable = isConnectionFailure(error);
-      if (retryable && attempt < maxAttempts && (await waitBeforeRetry(attempt, deadline))) continue;
+      if (retryable && attempt - overloadedAttempts < maxAttempts && (await waitBeforeRetry(attempt - overloadedAttempts, deadline))) continue;
       throw new TurboliftCallError({
         code: 'TL_CONNECTION_FAILED',
         fnName,
@@ -100,15 +102,28 @@ export async function exchange(target: CallTarget, path: string, policy: CallPol
     }
     if (statusCode === 503) {
       const wire = await readWireError(response);
-      const overloaded = wire?.code === 'TL_OVERLOADED';
-      // An overloaded service says when to come back; a new connection may reach another replica sooner.
-      const retryAfterMs = overloaded ? retryAfter(response.headers['retry-after']) : undefined;
-      if (attempt < maxAttempts && (await waitBeforeRetry(attempt, deadline, retryAfterMs))) continue;
+      if (wire?.code === 'TL_OVERLOADED') {
+        // The call was refused before it ran, so trying again is safe even when it is not idempotent, and it
+        // is not a failure: come back when the service says (a new connection may reach another replica),
+        // for as long as the time budget lasts. Only the budget bounds these attempts.
+        overloadedAttempts++;
+        if (await waitBeforeRetry(overloadedAttempts, deadline, retryAfter(response.headers['retry-after']))) continue;
+        throw new TurboliftCallError({
+          code: 'TL_SERVICE_UNAVAILABLE',
+          fnName,
+          url: target.url,
+          reason: `service overloaded until the time budget (timeoutMs ${policy.timeoutMs}) ran out (503 TL_OVERLOADED: ${wire.message ?? ''})`,
+          statusCode,
+          remoteCode: wire.code,
+          attempts: attempt,
+        });
+      }
+      if (attempt - overloadedAttempts < maxAttempts && (await waitBeforeRetry(attempt - overloadedAttempts, deadline))) continue;
       throw new TurboliftCallError({
         code: 'TL_SERVICE_UNAVAILABLE',
         fnName,
         url: target.url,
-        reason: overloaded ? `service overloaded (503 TL_OVERLOADED: ${wire?.message ?? ''})` : 'service unavailable (503: starting or shutting down)',
+        reason: 'service unavailable (503: starting or shutting down)',
         statusCode,
         remoteCode: wire?.code,
         attempts: attempt,

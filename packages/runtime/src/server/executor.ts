@@ -63,6 +63,8 @@ class PoolExecutor implements Executor {
   private readonly pool: Piscina;
   /** Calls given to the pool and not settled: running ones and queued ones. */
   private inFlight = 0;
+  /** Running average of how long a call took from arrival to answer, queueing included. */
+  private averageCallMs = 0;
 
   constructor(private readonly options: NormalizedServeOptions) {
     const data: PoolWorkerData = { entry: options.entry! };
@@ -89,8 +91,12 @@ class PoolExecutor implements Executor {
   run(invocation: Invocation): Promise<Answer> {
     const { workers, maxQueue, callTimeoutMs, name } = this.options;
     const waiting = this.inFlight - workers;
-    if (waiting >= maxQueue) return Promise.resolve(errorAnswer(overloaded(name, waiting)));
+    if (waiting >= maxQueue) {
+      // A caller coming back after about one call's time finds the queue moved on by a worker's share.
+      return Promise.resolve({ ...errorAnswer(overloaded(name, waiting)), retryAfterSeconds: Math.floor(this.averageCallMs / 1000) });
+    }
     this.inFlight++;
+    const arrived = performance.now();
     const body = ownBytes(invocation.body);
     const task = { route: invocation.route, contentType: invocation.contentType, body };
     const controller = callTimeoutMs > 0 ? new AbortController() : undefined;
@@ -102,6 +108,7 @@ class PoolExecutor implements Executor {
     ).finally(() => {
       this.inFlight--;
       clearTimeout(timer);
+      this.averageCallMs += 0.2 * (performance.now() - arrived - this.averageCallMs);
     });
   }
 

@@ -31,6 +31,8 @@ export interface Answer {
   lease?: PackedLease;
   /** How long a map batch computed, in ms: callers size their next batches by it (Server-Timing `run`). */
   runMs?: number;
+  /** Overloaded: when to come back, in whole seconds (`retry-after`; 0 means at once). */
+  retryAfterSeconds?: number;
 }
 
 export interface InvokeSettings {

@@ -22,9 +22,6 @@ export interface BuiltService {
   executor: Executor;
 }
 
-/** Seconds an overloaded service asks callers to wait before they try again (here or on another replica). */
-const OVERLOAD_RETRY_AFTER_SECONDS = 1;
-
 export function buildService(fn: ServedFunction, options: NormalizedServeOptions): BuiltService {
   const lifecycle = new Lifecycle();
   const executor = createExecutor(fn, options);
@@ -46,9 +43,9 @@ export function buildService(fn: ServedFunction, options: NormalizedServeOptions
   const sendAnswer = (reply: FastifyReply, answer: Answer) => {
     if (answer.log) process.stderr.write(`${answer.log}\n`);
     if (lifecycle.draining) reply.header('connection', 'close');
-    if (answer.status === 503) {
+    if (answer.retryAfterSeconds !== undefined) {
       // Overloaded: a new connection may land on another replica behind the Service.
-      reply.header('retry-after', String(OVERLOAD_RETRY_AFTER_SECONDS)).header('connection', 'close');
+      reply.header('retry-after', String(answer.retryAfterSeconds)).header('connection', 'close');
     }
     if (answer.runMs !== undefined) reply.header('server-timing', `run;dur=${answer.runMs.toFixed(2)}`);
     const { lease } = answer;
