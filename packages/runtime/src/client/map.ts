@@ -5,6 +5,7 @@
  * (the service's map route, or the implementation in this process), so both modes share one set of
  * ordering, error and cancellation rules.
  */
+import { setMaxListeners } from 'node:events';
 
 export interface MapOptions {
   /** Batches in flight at once. Default 16: enough to keep every worker of a few replicas busy. */
@@ -43,8 +44,6 @@ export type BatchOutcome = { ok: true; value: unknown } | { ok: false; error: un
 
 /** Runs one batch of argument arrays; `timing.runMs`, when set, is the time the batch really computed. */
 export type BatchRunner = (batch: unknown[][], signal: AbortSignal, timing: { runMs?: number }) => Promise<BatchOutcome[]>;
-
-import { setMaxListeners } from 'node:events';
 
 interface NormalizedMapOptions {
   concurrency: number;
