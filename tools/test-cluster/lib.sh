@@ -32,6 +32,8 @@ CONTAINERD_SOCKET="$CLUSTER_STATE/containerd/containerd.sock"
 SYSTEM_NAMESPACES="default kube-system kube-public kube-node-lease"
 
 K8S_COMMANDS="kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy"
+# metrics-server has its own Go module (its k8s.io libraries are a newer minor than the cluster's).
+METRICS_SERVER_MODULE_DIR="$TEST_CLUSTER_DIR/metrics-server"
 
 # Processes up.sh started, one "name pid" per line, in start order.
 PIDS_FILE="$CLUSTER_STATE/pids"
@@ -65,4 +67,10 @@ cluster_kubectl() { kubectl --kubeconfig "$KUBECONFIG_PATH" --request-timeout=10
 build_inputs_hash() {
   { cat "$TEST_CLUSTER_DIR/go.mod" "$TEST_CLUSTER_DIR/go.sum" "$TEST_CLUSTER_DIR/pause/main.go" "$TEST_CLUSTER_DIR/build.sh"; go version; } \
     | sha256sum | cut -c1-64
+}
+
+# The same for metrics-server, stamped on its own: a change to one module does not rebuild the other.
+metrics_server_inputs_hash() {
+  { cat "$METRICS_SERVER_MODULE_DIR/go.mod" "$METRICS_SERVER_MODULE_DIR/go.sum" "$METRICS_SERVER_MODULE_DIR/tools.go" \
+      "$TEST_CLUSTER_DIR/build.sh"; go version; } | sha256sum | cut -c1-64
 }
