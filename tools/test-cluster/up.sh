@@ -3,7 +3,9 @@
 #   etcd, kube-apiserver, kube-controller-manager, kube-scheduler on 127.0.0.1 (free ports),
 #   a private containerd, a Linux bridge ($TURBOLIFT_CLUSTER_BRIDGE, 10.244.0.1/24) with a CNI config,
 #   a kubelet (node IP 10.244.0.1) and kube-proxy (iptables mode): pods really run and serve, and
-#   Service ClusterIPs (10.96.0.0/24) answer from the host.
+#   Service ClusterIPs (10.96.0.0/24) answer from the host;
+#   metrics-server on 10.244.0.1 behind the apiserver's aggregation layer: `kubectl top` and CPU-based
+#   HorizontalPodAutoscalers work, and node metrics are served before this script returns.
 # Docker engine + registry come from tools/test-infra/up.sh (the pause image is pushed there).
 # Idempotent: a healthy running cluster is reused; a broken one is torn down (down.sh) and started again.
 # stdout: exactly one line, the kubeconfig path. Progress and errors go to stderr.
@@ -11,6 +13,9 @@ set -euo pipefail
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
 READY_WAIT_S="${TURBOLIFT_CLUSTER_READY_WAIT_S:-120}"
+METRICS_WAIT_S="${TURBOLIFT_CLUSTER_METRICS_WAIT_S:-90}"
+# How often metrics-server scrapes the kubelet (its minimum is 10s): short, so that an HPA reacts quickly.
+METRIC_RESOLUTION="${TURBOLIFT_CLUSTER_METRIC_RESOLUTION:-10s}"
 [ "$(id -u)" = 0 ] || die "up.sh must run as root (it creates a bridge, iptables rules and runs a kubelet)"
 started_at=$(date +%s)
 
@@ -23,8 +28,14 @@ node_ready() {
   [ "$(cluster_kubectl get node "$NODE_NAME" \
     -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]
 }
+# The resource metrics API answers with this node's usage (metrics-server scraped its kubelet twice).
+node_metrics_served() {
+  cluster_kubectl get --raw "/apis/metrics.k8s.io/v1beta1/nodes/$NODE_NAME" 2>/dev/null \
+    | grep -q '"usage":{"cpu":"[0-9]'
+}
 if [ -e "$CLUSTER_STATE" ]; then
-  if [ -f "$KUBECONFIG_PATH" ] && cluster_kubectl get --raw /readyz >/dev/null 2>&1 && node_ready; then
+  if [ -f "$KUBECONFIG_PATH" ] && cluster_kubectl get --raw /readyz >/dev/null 2>&1 && node_ready \
+    && node_metrics_served; then
     log "cluster already running (state: $CLUSTER_STATE)"
     echo "$KUBECONFIG_PATH"
     exit 0
@@ -105,7 +116,7 @@ pick_port() { # name
   done
 }
 for name in etcd_client etcd_peer apiserver controller_manager scheduler kubelet kubelet_healthz \
-  proxy_healthz proxy_metrics; do pick_port "$name"; done
+  proxy_healthz proxy_metrics metrics_server; do pick_port "$name"; done
 declare -p PORT >"$CLUSTER_STATE/ports.sh"
 
 # ---- certificates and keys ------------------------------------------------------------------------------
@@ -113,10 +124,15 @@ log "creating certificates and keys in $PKI"
 openssl_quiet() { openssl "$@" >>"$LOGS/openssl.log" 2>&1 || die "openssl $1 failed (log: $LOGS/openssl.log)"; }
 openssl_quiet req -x509 -newkey rsa:2048 -nodes -keyout "$PKI/ca.key" -out "$PKI/ca.crt" -days 7 \
   -subj "/CN=turbolift-test-cluster-ca"
-sign_cert() { # name subject extfile-content
+# The aggregation layer's own CA: extension apiservers trust X-Remote-User headers only on connections
+# with a client certificate from it, so it must not be the cluster CA (whose client certs are users).
+openssl_quiet req -x509 -newkey rsa:2048 -nodes -keyout "$PKI/front-proxy-ca.key" -out "$PKI/front-proxy-ca.crt" \
+  -days 7 -subj "/CN=turbolift-test-cluster-front-proxy-ca"
+sign_cert() { # name subject extfile-content [ca-name]
+  local ca="${4:-ca}"
   openssl_quiet req -newkey rsa:2048 -nodes -keyout "$PKI/$1.key" -out "$PKI/$1.csr" -subj "$2"
   printf '%s\n' "$3" >"$PKI/$1.ext"
-  openssl_quiet x509 -req -in "$PKI/$1.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial \
+  openssl_quiet x509 -req -in "$PKI/$1.csr" -CA "$PKI/$ca.crt" -CAkey "$PKI/$ca.key" -CAcreateserial \
     -out "$PKI/$1.crt" -days 7 -extfile "$PKI/$1.ext"
 }
 sign_cert apiserver "/CN=kube-apiserver" \
@@ -124,6 +140,12 @@ sign_cert apiserver "/CN=kube-apiserver" \
 extendedKeyUsage=serverAuth"
 # The apiserver's identity towards the kubelet (logs, exec, port-forward).
 sign_cert apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" "extendedKeyUsage=clientAuth"
+# The aggregator's identity towards extension apiservers (metrics-server); its CN is the one allowed name.
+sign_cert front-proxy-client "/CN=front-proxy-client" "extendedKeyUsage=clientAuth" front-proxy-ca
+# metrics-server's serving certificate, for the name the aggregator verifies (<service>.<namespace>.svc).
+sign_cert metrics-server "/CN=metrics-server" \
+  "subjectAltName=DNS:metrics-server.kube-system.svc,IP:$POD_GATEWAY
+extendedKeyUsage=serverAuth"
 openssl_quiet genrsa -out "$PKI/sa.key" 2048
 openssl_quiet rsa -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub"
 ADMIN_TOKEN="$(openssl rand -hex 24)"
@@ -215,6 +237,14 @@ start_process kube-apiserver "$BIN/kube-apiserver" \
   --kubelet-client-certificate "$PKI/apiserver-kubelet-client.crt" \
   --kubelet-client-key "$PKI/apiserver-kubelet-client.key" \
   --kubelet-preferred-address-types InternalIP \
+  --requestheader-client-ca-file "$PKI/front-proxy-ca.crt" \
+  --requestheader-allowed-names front-proxy-client \
+  --requestheader-username-headers X-Remote-User \
+  --requestheader-group-headers X-Remote-Group \
+  --requestheader-extra-headers-prefix X-Remote-Extra- \
+  --proxy-client-cert-file "$PKI/front-proxy-client.crt" \
+  --proxy-client-key-file "$PKI/front-proxy-client.key" \
+  --enable-aggregator-routing=true \
   --allow-privileged=true \
   --profiling=false \
   --cert-dir "$PKI/apiserver-generated"
@@ -367,6 +397,56 @@ start_process kube-proxy "$BIN/kube-proxy" --config "$CLUSTER_STATE/kube-proxy.y
 await kube-proxy 60 curl -fsS --max-time 2 "http://127.0.0.1:${PORT[proxy_healthz]}/healthz"
 # Pods can only be created once the namespace has its default ServiceAccount (token controller).
 await kube-controller-manager 60 cluster_kubectl -n default get serviceaccount default
+
+# ---- resource metrics: metrics-server behind the aggregation layer --------------------------------------
+# It runs on the host and listens on the bridge address: an Endpoints address may not be loopback, and the
+# apiserver (with --enable-aggregator-routing) dials that endpoint directly, not the Service's ClusterIP,
+# so the metrics API does not depend on kube-proxy's rules.
+MS="$CLUSTER_STATE/metrics-server"
+mkdir -p "$MS"
+log "registering metrics-server (RBAC, Service, Endpoints $POD_GATEWAY:${PORT[metrics_server]}, APIService)"
+sed -e "s|@METRICS_SERVER_ADDRESS@|$POD_GATEWAY|g" -e "s|@METRICS_SERVER_PORT@|${PORT[metrics_server]}|g" \
+  -e "s|@CA_BUNDLE@|$(base64 -w0 "$PKI/ca.crt")|g" "$TEST_CLUSTER_DIR/metrics-server.yaml" >"$MS/objects.yaml"
+cluster_kubectl apply -f "$MS/objects.yaml" >"$LOGS/metrics-server-apply.log" 2>&1 \
+  || { cat "$LOGS/metrics-server-apply.log" >&2; die "kubectl apply of metrics-server.yaml failed"; }
+# Its own identity, a token of its ServiceAccount valid as long as the certificates (7 days).
+MS_TOKEN="$(cluster_kubectl -n kube-system create token metrics-server --duration=168h)" \
+  || die "could not create a token for kube-system/metrics-server"
+cat >"$MS/kubeconfig" <<YAML
+apiVersion: v1
+kind: Config
+clusters:
+- name: turbolift-test
+  cluster:
+    server: https://127.0.0.1:${PORT[apiserver]}
+    certificate-authority-data: $(base64 -w0 "$PKI/ca.crt")
+users:
+- name: metrics-server
+  user:
+    token: $MS_TOKEN
+contexts:
+- name: metrics-server
+  context:
+    cluster: turbolift-test
+    user: metrics-server
+current-context: metrics-server
+YAML
+chmod 600 "$MS/kubeconfig"
+# --kubelet-use-node-status-port: the kubelet listens on a free port, which the Node's status reports
+# (not 10250). --kubelet-insecure-tls: the kubelet's serving certificate is self-signed.
+# --kubelet-request-timeout must stay below 9/10 of the resolution.
+start_process metrics-server "$BIN/metrics-server" \
+  --kubeconfig "$MS/kubeconfig" \
+  --authentication-kubeconfig "$MS/kubeconfig" --authorization-kubeconfig "$MS/kubeconfig" \
+  --bind-address "$POD_GATEWAY" --secure-port "${PORT[metrics_server]}" \
+  --tls-cert-file "$PKI/metrics-server.crt" --tls-private-key-file "$PKI/metrics-server.key" \
+  --kubelet-insecure-tls --kubelet-use-node-status-port --kubelet-preferred-address-types InternalIP \
+  --metric-resolution "$METRIC_RESOLUTION" --kubelet-request-timeout 5s \
+  --profiling=false
+metrics_started_at=$(date +%s)
+# Ready once it has two scrapes of the node (one resolution after start); then through the aggregator.
+await metrics-server "$METRICS_WAIT_S" node_metrics_served
+log "node metrics served $(( $(date +%s) - metrics_started_at ))s after metrics-server started"
 
 log "cluster ready in $(( $(date +%s) - started_at ))s: node $NODE_NAME, pods $POD_CIDR on $BRIDGE, services $SERVICE_CIDR"
 log "kubectl --kubeconfig $KUBECONFIG_PATH get nodes"
