@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Checks a running test cluster end to end: a 2-replica Deployment of a small HTTP server (the test Node
 # base image from the local registry) rolls out, each pod IP and the Service's ClusterIP answer from the
-# host, a rolling update finishes, and `kubectl run` works in the default namespace. Cleans up after itself.
+# host, a rolling update finishes, `kubectl run` works in the default namespace, `kubectl top` reports the
+# node and a pod, and a CPU-bound Deployment is scaled from 1 to 2 replicas by a HorizontalPodAutoscaler on
+# CPU utilisation (metrics-server behind the aggregation layer). Cleans up after itself.
 # Usage: bash tools/test-cluster/verify.sh   (after up.sh; the Node base image comes from tools/test-infra)
 set -euo pipefail
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
@@ -47,10 +49,47 @@ spec:
 YAML
 }
 
+# A busy loop capped at 200m with a 100m request: 200 % of its request, so an HPA aiming at 50 % must
+# scale it up. Started early, so that metrics-server has scraped it by the time the HPA is checked.
+# No `replicas` in the manifest: the HPA owns that field.
+render_burn() {
+  cat <<YAML
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: burn, namespace: $NS }
+spec:
+  selector: { matchLabels: { app: burn } }
+  template:
+    metadata: { labels: { app: burn } }
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: burn
+        image: $IMAGE
+        command: ["node", "-e", "for (;;) {}"]
+        resources:
+          requests: { cpu: 100m }
+          limits: { cpu: 200m }
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: { name: burn, namespace: $NS }
+spec:
+  scaleTargetRef: { apiVersion: apps/v1, kind: Deployment, name: burn }
+  minReplicas: 1
+  maxReplicas: 2
+  metrics:
+  - type: Resource
+    resource: { name: cpu, target: { type: Utilization, averageUtilization: 50 } }
+YAML
+}
+
 started=$(date +%s)
 render 1 | k apply -f - >&2
 k -n "$NS" rollout status deployment/hello --timeout=120s >&2
 log "rollout 1 finished in $(( $(date +%s) - started ))s"
+render_burn | k apply -f - >&2
+burn_started=$(date +%s)
 
 for ip in $(k -n "$NS" get pods -l app=hello -o jsonpath='{.items[*].status.podIP}'); do
   reply="$(curl -fsS --max-time 5 "http://$ip:8080/")" || die "pod IP $ip:8080 did not answer"
@@ -88,4 +127,28 @@ done
 [ "$phase" = Succeeded ] || die "kubectl run pod ended in phase '$phase'"
 [ "$(k logs turbolift-verify-run)" = ran ] || die "kubectl logs did not return the pod's output"
 log "kubectl run + kubectl logs work"
+
+# ---- resource metrics ----------------------------------------------------------------------------------
+top_line="$(k top node "$NODE_NAME" --no-headers)" || die "kubectl top node $NODE_NAME failed"
+log "kubectl top node -> $(echo $top_line)"
+# A pod's CPU usage is a rate: metrics-server serves it after two scrapes of the kubelet that include the pod.
+deadline=$(( $(date +%s) + 60 )) waited_from=$(date +%s)
+until top_line="$(k -n "$NS" top pod -l app=hello --no-headers 2>/dev/null | grep -E '^hello-[^ ]+ +[0-9]+m +[0-9]+Mi' | head -n 1)" \
+  && [ -n "$top_line" ]; do
+  [ "$(date +%s)" -ge "$deadline" ] && die "kubectl top pod reported no CPU/memory for a hello pod within 60s"
+  sleep 1
+done
+log "kubectl top pod -> $(echo $top_line) ($(( $(date +%s) - waited_from ))s of waiting)"
+
+deadline=$(( burn_started + 180 ))
+until [ "$(k -n "$NS" get deployment burn -o jsonpath='{.spec.replicas}' 2>/dev/null)" = 2 ]; do
+  if [ "$(date +%s)" -ge "$deadline" ]; then
+    k -n "$NS" describe hpa burn >&2 || true
+    die "the HPA did not scale deployment/burn to 2 replicas within 180s"
+  fi
+  sleep 1
+done
+utilisation="$(k -n "$NS" get hpa burn -o jsonpath='{.status.currentMetrics[0].resource.current.averageUtilization}')"
+log "HPA scaled deployment/burn 1 -> 2 at ${utilisation:-?}% CPU of request, $(( $(date +%s) - burn_started ))s after it was created"
+k -n "$NS" delete deployment burn --wait=false >/dev/null
 log "verify: all checks passed"
