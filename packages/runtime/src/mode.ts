@@ -1,9 +1,11 @@
+import { SERVICE_ENV } from './contract';
+
 /** Where lifted calls run: `local` (in this process, the default) or `distributed` (over HTTP). */
 export type TurboliftMode = 'local' | 'distributed';
 
 /** Reads `TURBOLIFT_MODE` now; stubs call this on every call, so the mode can change at run time. */
 export function currentMode(env: NodeJS.ProcessEnv = process.env): TurboliftMode {
-  const value = env.TURBOLIFT_MODE;
+  const value = env[SERVICE_ENV.mode];
   if (value === undefined || value === '' || value === 'local') return 'local';
   if (value === 'distributed') return 'distributed';
   throw new Error(`TURBOLIFT_MODE="${value}" is not a mode; use "local" (default) or "distributed"`);

@@ -2,6 +2,7 @@
  * Typed errors the service answers with, fastify style: a stable `TL_…` code, an HTTP status and a
  * one-line human reason. The wire shape is `{"error":{"code","message","name"?,"stack"?}}`.
  */
+import { SERVICE_ENV } from '../contract';
 
 export type ServiceErrorCode =
   | 'TL_MALFORMED_BODY'
@@ -42,11 +43,11 @@ export const callTimedOut = (fnName: string, ms: number, stopped: boolean) =>
   new ServiceError(
     'TL_CALL_TIMEOUT',
     504,
-    `${fnName} gave no result within ${ms} ms of the call's arrival (TURBOLIFT_CALL_TIMEOUT_MS)${stopped ? '; the worker running it was stopped and replaced' : ''}`,
+    `${fnName} gave no result within ${ms} ms of the call's arrival (${SERVICE_ENV.callTimeoutMs})${stopped ? '; the worker running it was stopped and replaced' : ''}`,
   );
 
 export const overloaded = (fnName: string, waiting: number) =>
-  new ServiceError('TL_OVERLOADED', 503, `${fnName} is busy: every worker is running and ${waiting} calls are queued (TURBOLIFT_MAX_QUEUE); retry later or elsewhere`);
+  new ServiceError('TL_OVERLOADED', 503, `${fnName} is busy: every worker is running and ${waiting} calls are queued (${SERVICE_ENV.maxQueue}); retry later or elsewhere`);
 
 export const argumentCount = (fnName: string, got: number, min: number, max: number) =>
   new ServiceError('TL_ARGUMENT_COUNT', 400, `${fnName} takes ${describeRange(min, max)}, got ${got}`);
@@ -82,7 +83,7 @@ export function fromFastifyError(error: { code?: string; statusCode?: number; me
       return new ServiceError(
         'TL_BODY_TOO_LARGE',
         413,
-        `request body is larger than the service's limit of ${bodyLimit} bytes (raise it with TURBOLIFT_BODY_LIMIT)`,
+        `request body is larger than the service's limit of ${bodyLimit} bytes (raise it with ${SERVICE_ENV.bodyLimit})`,
       );
     case 'FST_ERR_CTP_INVALID_JSON_BODY': {
       // fastify keeps the parser's reason (syntax error, __proto__ / constructor poisoning) as the cause.

@@ -2,6 +2,7 @@
  * Service options and their environment variables, normalised once at the edge.
  */
 import { normalizeArity, type ArityOption, type ArityRange } from './arity';
+import { DEFAULT_CALL_TIMEOUT_MS, POOL_LIMITS, QUEUE_PER_WORKER, SERVICE_ENV } from '../contract';
 import { usableCpus } from './cpus';
 
 export interface ServeOptions {
@@ -75,9 +76,6 @@ export interface NormalizedServeOptions {
   maxQueue: number;
 }
 
-export const DEFAULT_CALL_TIMEOUT_MS = 60_000;
-export const QUEUE_PER_WORKER = 16;
-
 const MIB = 1024 * 1024;
 
 export function normalizeServeOptions(
@@ -91,24 +89,25 @@ export function normalizeServeOptions(
   const name = options.name || fn.name || 'anonymous';
   const inKubernetes = Boolean(env.KUBERNETES_SERVICE_HOST);
   const entry = options.entry ?? mainModule;
-  const workers = options.workers ?? envInteger(env, 'TURBOLIFT_WORKERS', entry ? usableCpus() : 0, 0, 1024);
-  checkInteger('workers', workers, 0, 1024);
+  const limits = POOL_LIMITS;
+  const workers = options.workers ?? envInteger(env, SERVICE_ENV.workers, entry ? usableCpus() : 0, limits.workers.min, limits.workers.max);
+  checkInteger('workers', workers, limits.workers);
   if (workers > 0 && !entry) {
     throw new TypeError(`serve(${name}): ${workers} workers need the module that calls serve (the entry option); use workers: 0 to run inline`);
   }
-  const callTimeoutMs = options.callTimeoutMs ?? envInteger(env, 'TURBOLIFT_CALL_TIMEOUT_MS', DEFAULT_CALL_TIMEOUT_MS, 0, MAX_TIMER_MS);
-  checkInteger('callTimeoutMs', callTimeoutMs, 0, MAX_TIMER_MS);
-  const maxQueue = options.maxQueue ?? envInteger(env, 'TURBOLIFT_MAX_QUEUE', Math.max(1, workers) * QUEUE_PER_WORKER, 0, Number.MAX_SAFE_INTEGER);
-  checkInteger('maxQueue', maxQueue, 0, Number.MAX_SAFE_INTEGER);
+  const callTimeoutMs = options.callTimeoutMs ?? envInteger(env, SERVICE_ENV.callTimeoutMs, DEFAULT_CALL_TIMEOUT_MS, limits.callTimeoutMs.min, limits.callTimeoutMs.max);
+  checkInteger('callTimeoutMs', callTimeoutMs, limits.callTimeoutMs);
+  const maxQueue = options.maxQueue ?? envInteger(env, SERVICE_ENV.maxQueue, Math.max(1, workers) * QUEUE_PER_WORKER, limits.maxQueue.min, limits.maxQueue.max);
+  checkInteger('maxQueue', maxQueue, limits.maxQueue);
   return {
     name,
-    host: options.host ?? (env.HOST || '127.0.0.1'),
-    port: options.port ?? envInteger(env, 'PORT', 8080, 0, 65535),
-    bodyLimit: options.bodyLimit ?? envBytes(env, 'TURBOLIFT_BODY_LIMIT', 16 * MIB),
+    host: options.host ?? (env[SERVICE_ENV.host] || '127.0.0.1'),
+    port: options.port ?? envInteger(env, SERVICE_ENV.port, 8080, 0, 65535),
+    bodyLimit: options.bodyLimit ?? envBytes(env, SERVICE_ENV.bodyLimit, 16 * MIB),
     arity: normalizeArity(fn, options.arity, name),
-    remoteStack: options.remoteStack ?? env.TURBOLIFT_REMOTE_STACK === '1',
-    drainMs: options.drainMs ?? envInteger(env, 'TURBOLIFT_DRAIN_MS', inKubernetes ? 5000 : 0, 0, Number.MAX_SAFE_INTEGER),
-    drainQuietMs: options.drainQuietMs ?? envInteger(env, 'TURBOLIFT_DRAIN_QUIET_MS', 2000, 0, Number.MAX_SAFE_INTEGER),
+    remoteStack: options.remoteStack ?? env[SERVICE_ENV.remoteStack] === '1',
+    drainMs: options.drainMs ?? envInteger(env, SERVICE_ENV.drainMs, inKubernetes ? 5000 : 0, 0, Number.MAX_SAFE_INTEGER),
+    drainQuietMs: options.drainQuietMs ?? envInteger(env, SERVICE_ENV.drainQuietMs, 2000, 0, Number.MAX_SAFE_INTEGER),
     manageProcess: options.manageProcess ?? true,
     logger: options.logger ?? false,
     workers,
@@ -118,10 +117,7 @@ export function normalizeServeOptions(
   };
 }
 
-// setTimeout fires at once for delays past 2³¹-1 ms.
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-function checkInteger(key: string, value: number, min: number, max: number): void {
+function checkInteger(key: string, value: number, { min, max }: { min: number; max: number }): void {
   if (!Number.isInteger(value) || value < min || value > max) throw new TypeError(`serve option ${key} must be an integer from ${min} to ${max}, got ${value}`);
 }
 

@@ -122,12 +122,13 @@ describe('renderManifests', () => {
     expect(deployment.spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThan(12.5);
   });
 
-  it('outlasts the drain plus one whole call when the call time limit is set', () => {
+  it('outlasts the drain plus one whole call, at the runtime\'s default time limit when none is set', () => {
     const graceOf = (overrides: Partial<ServiceDeploySpec>) => deploymentOf(renderManifests(spec(overrides)).objects).spec.template.spec.terminationGracePeriodSeconds;
     expect(graceOf({ drainMs: 5000, callTimeoutMs: 30_000 })).toBeGreaterThan(35);
-    expect(graceOf({ drainMs: 5000, callTimeoutMs: 30_000 }) - graceOf({ drainMs: 5000 })).toBe(30);
-    // 0 is no limit: there is no call length to wait for.
-    expect(graceOf({ drainMs: 5000, callTimeoutMs: 0 })).toBe(graceOf({ drainMs: 5000 }));
+    expect(graceOf({ drainMs: 5000 }) - graceOf({ drainMs: 5000, callTimeoutMs: 30_000 })).toBe(30); // the default is 60 s
+    // 0 is no limit: there is no call length to wait for, only the drain.
+    expect(graceOf({ drainMs: 5000, callTimeoutMs: 0 })).toBeGreaterThan(5);
+    expect(graceOf({ drainMs: 5000, callTimeoutMs: 0 })).toBeLessThan(graceOf({ drainMs: 5000, callTimeoutMs: 30_000 }));
   });
 
   it('runs the container locked down', () => {

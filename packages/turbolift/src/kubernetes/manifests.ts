@@ -1,7 +1,7 @@
 // Pure renderers: the desired state of one lifted service as Kubernetes objects (data, no I/O).
 import { createHash } from 'node:crypto';
 import { CONTENT_HASH_ANNOTATION, LABEL, MANAGED_BY, commonLabels, selectorLabels } from './labels';
-import { HEALTH_PATH, READY_PATH, SERVICE_ENV, workerPoolEnv } from './service-contract';
+import { DEFAULT_CALL_TIMEOUT_MS, HEALTH_PATH, READY_PATH, SERVICE_ENV, workerPoolEnv } from './service-contract';
 import type { ImageRecord, KubernetesManifest, ServiceDeploySpec } from './types';
 
 export const CONTAINER_PORT = 8080;
@@ -125,13 +125,13 @@ export function renderDeployment(spec: ServiceDeploySpec): KubernetesManifest {
 }
 
 /**
- * The runtime lets the calls in flight finish before it exits, and ends a call at its time limit. With a
- * limit set, the grace period covers the drain plus one whole call, so a rollout never kills a call the
- * limit allows; with 0 (no limit) or unset (the runtime's default, which the plugin does not know) it covers
- * the drain only.
+ * The runtime lets the calls in flight finish before it exits, and ends a call at its time limit (its
+ * default when unset). The grace period covers the drain plus one whole call, so a rollout never kills a
+ * call the limit allows; with 0 (no limit) there is no call length to wait for and it covers the drain only.
+ * The pod still exits as soon as its calls are done: a long grace period costs nothing when they are short.
  */
 function terminationGracePeriodSeconds(spec: Pick<ServiceDeploySpec, 'drainMs' | 'callTimeoutMs'>): number {
-  return Math.ceil((spec.drainMs + (spec.callTimeoutMs ?? 0)) / 1000) + TERMINATION_MARGIN_SECONDS;
+  return Math.ceil((spec.drainMs + (spec.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS)) / 1000) + TERMINATION_MARGIN_SECONDS;
 }
 
 function renderEnv(spec: ServiceDeploySpec): Array<{ name: string; value: string }> {

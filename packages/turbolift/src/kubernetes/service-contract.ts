@@ -1,21 +1,9 @@
 // What a lifted service (@turbolift/runtime's `serve`) answers on and reads from its environment, as the
 // plugin probes and configures it: the Kubernetes manifests and the local `serve` executor both use it.
-// The runtime does not export these names, so the plugin spells them here, once.
+// The names and bounds are the runtime's own (its `contract` entry, which loads no server code).
+import { DEFAULT_CALL_TIMEOUT_MS, HEALTH_PATH, POOL_LIMITS, READY_PATH, SERVICE_ENV } from '@turbolift/runtime/contract';
 
-/** Liveness: answers while the process's main thread is alive. */
-export const HEALTH_PATH = '/healthz';
-/** Readiness: 503 while starting and while draining. */
-export const READY_PATH = '/readyz';
-
-export const SERVICE_ENV = {
-  host: 'HOST',
-  port: 'PORT',
-  mode: 'TURBOLIFT_MODE',
-  drainMs: 'TURBOLIFT_DRAIN_MS',
-  workers: 'TURBOLIFT_WORKERS',
-  callTimeoutMs: 'TURBOLIFT_CALL_TIMEOUT_MS',
-  maxQueue: 'TURBOLIFT_MAX_QUEUE',
-} as const;
+export { DEFAULT_CALL_TIMEOUT_MS, HEALTH_PATH, READY_PATH, SERVICE_ENV };
 
 /** The worker pool of a service. An option left out is left to the runtime's default. */
 export interface WorkerPoolSettings {
@@ -29,16 +17,14 @@ export interface WorkerPoolSettings {
 
 const POOL_OPTIONS = ['workers', 'callTimeoutMs', 'maxQueue'] as const;
 
-/**
- * Checks the pool options the user set: each must be a whole number >= 0 (0 is meaningful for all three).
- * Upper bounds are the runtime's to enforce; it names the variable when one is out of range.
- */
+/** Checks the pool options the user set against the runtime's bounds (0 is meaningful for all three). */
 export function checkWorkerPoolSettings(settings: WorkerPoolSettings, fail: (message: string) => never): WorkerPoolSettings {
   const checked: WorkerPoolSettings = {};
   for (const option of POOL_OPTIONS) {
     const value = settings[option];
     if (value === undefined) continue;
-    if (!Number.isInteger(value) || value < 0) fail(`${option} must be a whole number >= 0, got ${value}`);
+    const { min, max } = POOL_LIMITS[option];
+    if (!Number.isInteger(value) || value < min || value > max) fail(`${option} must be a whole number from ${min} to ${max}, got ${value}`);
     checked[option] = value;
   }
   return checked;

@@ -88,9 +88,9 @@ describe('normalizeDeployOptions', () => {
   });
 
   it('refuses bad worker pool options, naming the option and the value', () => {
-    expect(() => normalizeDeployOptions({ workers: -1 }, project)).toThrow('deploy-k8s options of @acme/compress-all-service: workers must be a whole number >= 0, got -1');
-    expect(() => normalizeDeployOptions({ callTimeoutMs: 1.5 }, project)).toThrow(/callTimeoutMs must be a whole number >= 0, got 1\.5$/);
-    expect(() => normalizeDeployOptions({ maxQueue: Number.NaN }, project)).toThrow(/maxQueue must be a whole number >= 0, got NaN$/);
+    expect(() => normalizeDeployOptions({ workers: -1 }, project)).toThrow('deploy-k8s options of @acme/compress-all-service: workers must be a whole number from 0 to 1024, got -1');
+    expect(() => normalizeDeployOptions({ callTimeoutMs: 1.5 }, project)).toThrow(/callTimeoutMs must be a whole number from 0 to 2147483647, got 1\.5$/);
+    expect(() => normalizeDeployOptions({ maxQueue: Number.NaN }, project)).toThrow(/maxQueue must be a whole number from 0 to 9007199254740991, got NaN$/);
   });
 
   it('keeps the variables the options set out of env, pointing at the option', () => {

@@ -23,9 +23,9 @@ describe('serve options', () => {
   });
 
   it('refuses bad worker pool options, naming the option and the value', () => {
-    expect(() => normalizeServeOptions({ workers: -2 }, project)).toThrow('serve options of svc: workers must be a whole number >= 0, got -2');
-    expect(() => normalizeServeOptions({ callTimeoutMs: 0.5 }, project)).toThrow('serve options of svc: callTimeoutMs must be a whole number >= 0, got 0.5');
-    expect(() => normalizeServeOptions({ maxQueue: -1 }, project)).toThrow('serve options of svc: maxQueue must be a whole number >= 0, got -1');
+    expect(() => normalizeServeOptions({ workers: -2 }, project)).toThrow('serve options of svc: workers must be a whole number from 0 to 1024, got -2');
+    expect(() => normalizeServeOptions({ callTimeoutMs: 0.5 }, project)).toThrow('serve options of svc: callTimeoutMs must be a whole number from 0 to 2147483647, got 0.5');
+    expect(() => normalizeServeOptions({ maxQueue: -1 }, project)).toThrow('serve options of svc: maxQueue must be a whole number from 0 to 9007199254740991, got -1');
   });
 
   it('lets the option override the marker port, and refuses a bad one', () => {

@@ -1,0 +1,31 @@
+/**
+ * The service contract: what a lifted service answers on and reads from its environment, and the
+ * bounds of its settings. Tools that run or deploy services (the turbolift plugin) import it from
+ * `@turbolift/runtime/contract`, which loads no server or client code, so every name lives here once.
+ */
+export { CALL_PATH, HEALTH_PATH, MAP_PATH, READY_PATH } from './server/paths';
+
+/** Environment variables the service reads (see the README's table for defaults). */
+export const SERVICE_ENV = {
+  host: 'HOST',
+  port: 'PORT',
+  mode: 'TURBOLIFT_MODE',
+  bodyLimit: 'TURBOLIFT_BODY_LIMIT',
+  remoteStack: 'TURBOLIFT_REMOTE_STACK',
+  drainMs: 'TURBOLIFT_DRAIN_MS',
+  drainQuietMs: 'TURBOLIFT_DRAIN_QUIET_MS',
+  workers: 'TURBOLIFT_WORKERS',
+  callTimeoutMs: 'TURBOLIFT_CALL_TIMEOUT_MS',
+  maxQueue: 'TURBOLIFT_MAX_QUEUE',
+} as const;
+
+/** The worker pool's settings: inclusive integer ranges. setTimeout fires at once past 2³¹-1 ms. */
+export const POOL_LIMITS = {
+  workers: { min: 0, max: 1024 },
+  callTimeoutMs: { min: 0, max: 2 ** 31 - 1 },
+  maxQueue: { min: 0, max: Number.MAX_SAFE_INTEGER },
+} as const;
+
+export const DEFAULT_CALL_TIMEOUT_MS = 60_000;
+/** Calls that may wait per worker before new ones are refused, unless TURBOLIFT_MAX_QUEUE says otherwise. */
+export const QUEUE_PER_WORKER = 16;
