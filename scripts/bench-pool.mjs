@@ -12,6 +12,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { build } from 'esbuild';
+import { runBenchmark, waitReady } from './bench/processes.mjs';
 
 const require = createRequire(import.meta.url);
 const { liftedStub, closeConnections } = require('@turbolift/runtime');
@@ -49,17 +50,8 @@ async function bundleService(name, source) {
 async function startService(mainJs, port, env) {
   const child = spawn(process.execPath, [mainJs], { env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
   children.push(child);
-  const origin = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(`${origin}/readyz`)).ok) return { origin, stop: () => child.kill('SIGTERM') };
-    } catch {
-      /* not listening yet */
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${mainJs} did not become ready on ${origin}`);
+  const origin = await waitReady(`http://127.0.0.1:${port}`);
+  return { origin, stop: () => child.kill('SIGTERM') };
 }
 
 /** Best (shortest) of ROUNDS runs of `run`, each bounded by the time limit. */
@@ -213,12 +205,4 @@ async function main() {
   await closeConnections();
 }
 
-main()
-  .catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  })
-  .finally(() => {
-    for (const child of children) child.kill('SIGTERM');
-    setTimeout(() => process.exit(), 500).unref();
-  });
+runBenchmark(main, children);

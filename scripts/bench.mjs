@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
+import { runBenchmark, waitReady } from './bench/processes.mjs';
 
 const require = createRequire(import.meta.url);
 const { add, byteSum } = require('./bench/functions.cjs');
@@ -25,20 +26,6 @@ function startService(kind, port, fn, env = {}) {
   });
   children.push(child);
   return waitReady(`http://127.0.0.1:${port}`);
-}
-
-async function waitReady(origin) {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    try {
-      const response = await fetch(`${origin}/readyz`);
-      if (response.ok) return origin;
-    } catch {
-      /* not listening yet */
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${origin} did not become ready`);
 }
 
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -149,12 +136,4 @@ async function main() {
   await handwritten.pool.close();
 }
 
-main()
-  .catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  })
-  .finally(() => {
-    for (const child of children) child.kill('SIGTERM');
-    setTimeout(() => process.exit(), 500).unref();
-  });
+runBenchmark(main, children);
