@@ -32,7 +32,6 @@ export function buildService(fn: ServedFunction, options: NormalizedServeOptions
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   });
-  const { name } = options;
 
   // Only our two media types are arguments; anything else (fastify also reads text/plain) is a 415.
   // Bodies stay bytes here: they are decoded where the function runs, off the main thread in a pool.
