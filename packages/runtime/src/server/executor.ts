@@ -61,8 +61,16 @@ const PING: Invocation = { route: 'call', contentType: 'ping', body: new Uint8Ar
 class PoolExecutor implements Executor {
   readonly description: string;
   private readonly pool: Piscina;
-  /** Calls given to the pool and not settled: running ones and queued ones. */
+  /** Calls accepted and not settled: running ones and waiting ones. */
   private inFlight = 0;
+  /** Calls handed to piscina: never more than the workers, so piscina's own queue never holds a backlog. */
+  private handedOver = 0;
+  /**
+   * Calls waiting for a worker, in arrival order. The queue is ours, not piscina's: piscina moves a call it
+   * cannot place right away to the back of its queue, so under a steady load a waiting call can be overtaken
+   * by every later one until the load stops (it then fails at its time limit, or the caller's).
+   */
+  private readonly waiting: Array<() => void> = [];
   /** Running average of how long a call took from arrival to answer, queueing included. */
   private averageCallMs = 0;
 
@@ -101,15 +109,48 @@ class PoolExecutor implements Executor {
     const task = { route: invocation.route, contentType: invocation.contentType, body };
     const controller = callTimeoutMs > 0 ? new AbortController() : undefined;
     const timer = controller && setTimeout(() => controller.abort(), callTimeoutMs);
-    // Moving the body hands its memory to the worker instead of copying it.
-    return this.pool.run(task, { signal: controller?.signal, transferList: [body.buffer as ArrayBuffer] }).then(
+    let started = false;
+    const runOnWorker = (): Promise<Answer> => {
+      started = true;
+      // Moving the body hands its memory to the worker instead of copying it.
+      return this.pool.run(task, { signal: controller?.signal, transferList: [body.buffer as ArrayBuffer] }).finally(() => this.passWorkerOn());
+    };
+    return this.workerFree(controller?.signal).then(runOnWorker).then(
       (answer: Answer) => answer,
-      (error: Error) => errorAnswer(controller?.signal.aborted ? callTimedOut(name, callTimeoutMs, true) : workerFailed(name, error)),
+      (error: Error) => errorAnswer(controller?.signal.aborted ? callTimedOut(name, callTimeoutMs, started) : workerFailed(name, error)),
     ).finally(() => {
       this.inFlight--;
       clearTimeout(timer);
       this.averageCallMs += 0.2 * (performance.now() - arrived - this.averageCallMs);
     });
+  }
+
+  /** Resolves when this call may have a worker: at once if one is free, else in arrival order; rejects if `signal` aborts first. */
+  private workerFree(signal: AbortSignal | undefined): Promise<void> {
+    if (this.handedOver < this.options.workers && this.waiting.length === 0) {
+      this.handedOver++;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        const position = this.waiting.indexOf(take);
+        if (position >= 0) this.waiting.splice(position, 1);
+        reject(signal!.reason);
+      };
+      const take = () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiting.push(take);
+    });
+  }
+
+  /** A call left its worker: the first waiting call takes it over. */
+  private passWorkerOn(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.handedOver--;
   }
 
   async ready(): Promise<void> {

@@ -97,6 +97,21 @@ describe('worker pool (real service process)', () => {
     await Promise.all(answers.map((answer) => answer.body.dump()));
   });
 
+  it('gives a worker to waiting calls in arrival order under a steady load (none is overtaken by later calls)', async () => {
+    const child = await start(BUSY, { TURBOLIFT_WORKERS: '1' });
+    // Four callers, each calling again as soon as its call returns: one runs, three wait, and each answer brings a
+    // new call. In arrival order every first call starts before any second one; a queue that sends a call it could
+    // not place to the back lets the later calls overtake it for as long as the load lasts.
+    await Promise.all(
+      Array.from({ length: 4 }, async (_, caller) => {
+        for (let round = 0; round < 2; round++) await spin(300, `c${caller}-${round}`);
+      }),
+    );
+    const starts = [...child.output().matchAll(/started (c\d-\d)/g)].map((match) => match[1]);
+    expect(starts).toHaveLength(8);
+    expect(starts.slice(0, 4).sort()).toEqual(['c0-0', 'c1-0', 'c2-0', 'c3-0']);
+  });
+
   it('turns unready and drains on SIGTERM while a call is still running', async () => {
     const child = await start(BUSY, { TURBOLIFT_WORKERS: '1', TURBOLIFT_DRAIN_MS: '500', TURBOLIFT_DRAIN_QUIET_MS: '500' });
     const call = spin(2500, 'long');
