@@ -17,6 +17,7 @@ export const SERVICE_ENV = {
   workers: 'TURBOLIFT_WORKERS',
   callTimeoutMs: 'TURBOLIFT_CALL_TIMEOUT_MS',
   maxQueue: 'TURBOLIFT_MAX_QUEUE',
+  maxQueueWaitMs: 'TURBOLIFT_MAX_QUEUE_WAIT_MS',
 } as const;
 
 /** The worker pool's settings: inclusive integer ranges. setTimeout fires at once past 2³¹-1 ms. */
@@ -24,8 +25,16 @@ export const POOL_LIMITS = {
   workers: { min: 0, max: 1024 },
   callTimeoutMs: { min: 0, max: 2 ** 31 - 1 },
   maxQueue: { min: 0, max: Number.MAX_SAFE_INTEGER },
+  maxQueueWaitMs: { min: 0, max: 2 ** 31 - 1 },
 } as const;
 
 export const DEFAULT_CALL_TIMEOUT_MS = 60_000;
-/** Calls that may wait per worker before new ones are refused, unless TURBOLIFT_MAX_QUEUE says otherwise. */
-export const QUEUE_PER_WORKER = 16;
+/**
+ * The queue is bounded in time first: a call is refused when the calls ahead of it would keep it waiting
+ * longer than this (estimated from how long recent calls ran), a third of a caller's default budget, so
+ * that a refused call still has time to be served elsewhere. A count alone cannot be right for both a
+ * 20 µs function (thousands may wait) and a 2 s one (a dozen already fill a caller's budget).
+ */
+export const DEFAULT_MAX_QUEUE_WAIT_MS = 10_000;
+/** And in count, to bound the memory held by waiting calls, unless TURBOLIFT_MAX_QUEUE says otherwise. */
+export const QUEUE_PER_WORKER = 128;

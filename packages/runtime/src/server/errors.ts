@@ -46,8 +46,9 @@ export const callTimedOut = (fnName: string, ms: number, stopped: boolean) =>
     `${fnName} gave no result within ${ms} ms of the call's arrival (${SERVICE_ENV.callTimeoutMs})${stopped ? '; the worker running it was stopped and replaced' : ''}`,
   );
 
-export const overloaded = (fnName: string, waiting: number) =>
-  new ServiceError('TL_OVERLOADED', 503, `${fnName} is busy: every worker is running and ${waiting} calls are queued (${SERVICE_ENV.maxQueue}); retry later or elsewhere`);
+/** `bound`: which limit the queue reached, e.g. "TURBOLIFT_MAX_QUEUE 32". */
+export const overloaded = (fnName: string, waiting: number, bound: string) =>
+  new ServiceError('TL_OVERLOADED', 503, `${fnName} is busy: every worker is running and ${waiting} calls are queued (${bound}); retry later or elsewhere`);
 
 export const argumentCount = (fnName: string, got: number, min: number, max: number) =>
   new ServiceError('TL_ARGUMENT_COUNT', 400, `${fnName} takes ${describeRange(min, max)}, got ${got}`);

@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { isMainThread, workerData } from 'node:worker_threads';
 import { Piscina } from 'piscina';
+import { SERVICE_ENV } from '../contract';
 import { ServiceError, callTimedOut, overloaded } from './errors';
 import { errorAnswer, invoke, ownedEncoder, pooledEncoder, type Answer, type Invocation, type InvokeSettings, type ServedFunction } from './invoke';
 import type { NormalizedServeOptions } from './options';
@@ -71,8 +72,8 @@ class PoolExecutor implements Executor {
    * by every later one until the load stops (it then fails at its time limit, or the caller's).
    */
   private readonly waiting: Array<() => void> = [];
-  /** Running average of how long a call took from arrival to answer, queueing included. */
-  private averageCallMs = 0;
+  /** Running average of how long a call ran in its worker; undefined until one has finished. */
+  private averageRunMs: number | undefined;
 
   constructor(private readonly options: NormalizedServeOptions) {
     const data: PoolWorkerData = { entry: options.entry! };
@@ -97,14 +98,10 @@ class PoolExecutor implements Executor {
   }
 
   run(invocation: Invocation): Promise<Answer> {
-    const { workers, maxQueue, callTimeoutMs, name } = this.options;
-    const waiting = this.inFlight - workers;
-    if (waiting >= maxQueue) {
-      // A caller coming back after about one call's time finds the queue moved on by a worker's share.
-      return Promise.resolve({ ...errorAnswer(overloaded(name, waiting)), retryAfterSeconds: Math.floor(this.averageCallMs / 1000) });
-    }
+    const { callTimeoutMs, name } = this.options;
+    const refusal = this.refusal();
+    if (refusal) return Promise.resolve(refusal);
     this.inFlight++;
-    const arrived = performance.now();
     const body = ownBytes(invocation.body);
     const task = { route: invocation.route, contentType: invocation.contentType, body };
     const controller = callTimeoutMs > 0 ? new AbortController() : undefined;
@@ -116,13 +113,32 @@ class PoolExecutor implements Executor {
       return this.pool.run(task, { signal: controller?.signal, transferList: [body.buffer as ArrayBuffer] }).finally(() => this.passWorkerOn());
     };
     return this.workerFree(controller?.signal).then(runOnWorker).then(
-      (answer: Answer) => answer,
+      (answer: Answer) => {
+        // How long calls run is what the queue's time bound is estimated from.
+        if (answer.runMs !== undefined) this.averageRunMs = this.averageRunMs === undefined ? answer.runMs : this.averageRunMs + 0.2 * (answer.runMs - this.averageRunMs);
+        return answer;
+      },
       (error: Error) => errorAnswer(controller?.signal.aborted ? callTimedOut(name, callTimeoutMs, started) : workerFailed(name, error)),
     ).finally(() => {
       this.inFlight--;
       clearTimeout(timer);
-      this.averageCallMs += 0.2 * (performance.now() - arrived - this.averageCallMs);
     });
+  }
+
+  /**
+   * 503 when the queue is full: by count (the memory waiting calls hold), or by time (the calls ahead would
+   * keep a new one waiting past maxQueueWaitMs). `retry-after` is the estimated wait, in whole seconds.
+   */
+  private refusal(): Answer | undefined {
+    const { workers, maxQueue, maxQueueWaitMs, name } = this.options;
+    const waiting = this.inFlight - workers;
+    if (waiting < 0) return undefined;
+    const estimatedWaitMs = this.averageRunMs === undefined ? 0 : ((waiting + 1) / workers) * this.averageRunMs;
+    let bound: string | undefined;
+    if (waiting >= maxQueue) bound = `${SERVICE_ENV.maxQueue} ${maxQueue}`;
+    else if (maxQueueWaitMs > 0 && estimatedWaitMs > maxQueueWaitMs) bound = `about ${Math.round(estimatedWaitMs)} ms of waiting, over ${SERVICE_ENV.maxQueueWaitMs} ${maxQueueWaitMs}`;
+    if (!bound) return undefined;
+    return { ...errorAnswer(overloaded(name, waiting, bound)), retryAfterSeconds: Math.floor(estimatedWaitMs / 1000) };
   }
 
   /** Resolves when this call may have a worker: at once if one is free, else in arrival order; rejects if `signal` aborts first. */
@@ -190,10 +206,14 @@ export function poolWorkerData(): PoolWorkerData | undefined {
 export function registerPoolHandler(fn: ServedFunction, settings: InvokeSettings): void {
   const handler = async (task: Invocation): Promise<Answer> => {
     if (task.contentType === PING.contentType) return { status: 200, contentType: 'ping', body: '' };
+    const started = performance.now();
+    const answer = await invoke(fn, settings, task, ownedEncoder);
+    // How long calls run is what the main thread bounds its queue by.
+    answer.runMs ??= performance.now() - started;
     // The answer is cloned to the main thread: ownedEncoder gave it a buffer of exactly its bytes, so
     // only those are copied. It cannot be moved instead: piscina marks movable values with a symbol of
     // its own module, and in a bundle the worker's copy of piscina is not the one this code imports.
-    return invoke(fn, settings, task, ownedEncoder);
+    return answer;
   };
   (globalThis as Record<symbol, unknown>)[POOL_HANDLER_SYMBOL] = handler;
 }

@@ -24,15 +24,15 @@ describe('CPUs a pool may use', () => {
 
 describe('serve options for the pool', () => {
   it('runs inline when no entry module is known, in a pool when one is', () => {
-    expect(normalizeServeOptions(fn, {}, {})).toMatchObject({ workers: 0, callTimeoutMs: 60_000, maxQueue: 16 });
+    expect(normalizeServeOptions(fn, {}, {})).toMatchObject({ workers: 0, callTimeoutMs: 60_000, maxQueue: 128, maxQueueWaitMs: 10_000 });
     const pooled = normalizeServeOptions(fn, {}, {}, '/app/main.js');
     expect(pooled.workers).toBeGreaterThanOrEqual(1);
-    expect(pooled.maxQueue).toBe(pooled.workers * 16);
+    expect(pooled.maxQueue).toBe(pooled.workers * 128);
   });
 
-  it('takes TURBOLIFT_WORKERS, TURBOLIFT_CALL_TIMEOUT_MS and TURBOLIFT_MAX_QUEUE, options first', () => {
-    const env = { TURBOLIFT_WORKERS: '3', TURBOLIFT_CALL_TIMEOUT_MS: '0', TURBOLIFT_MAX_QUEUE: '5' };
-    expect(normalizeServeOptions(fn, {}, env, '/app/main.js')).toMatchObject({ workers: 3, callTimeoutMs: 0, maxQueue: 5 });
+  it('takes TURBOLIFT_WORKERS, TURBOLIFT_CALL_TIMEOUT_MS, TURBOLIFT_MAX_QUEUE and TURBOLIFT_MAX_QUEUE_WAIT_MS, options first', () => {
+    const env = { TURBOLIFT_WORKERS: '3', TURBOLIFT_CALL_TIMEOUT_MS: '0', TURBOLIFT_MAX_QUEUE: '5', TURBOLIFT_MAX_QUEUE_WAIT_MS: '250' };
+    expect(normalizeServeOptions(fn, {}, env, '/app/main.js')).toMatchObject({ workers: 3, callTimeoutMs: 0, maxQueue: 5, maxQueueWaitMs: 250 });
     expect(normalizeServeOptions(fn, { workers: 1, maxQueue: 0 }, env, '/app/main.js')).toMatchObject({ workers: 1, maxQueue: 0 });
   });
 

@@ -2,7 +2,7 @@
  * Service options and their environment variables, normalised once at the edge.
  */
 import { normalizeArity, type ArityOption, type ArityRange } from './arity';
-import { DEFAULT_CALL_TIMEOUT_MS, POOL_LIMITS, QUEUE_PER_WORKER, SERVICE_ENV } from '../contract';
+import { DEFAULT_CALL_TIMEOUT_MS, DEFAULT_MAX_QUEUE_WAIT_MS, POOL_LIMITS, QUEUE_PER_WORKER, SERVICE_ENV } from '../contract';
 import { usableCpus } from './cpus';
 
 export interface ServeOptions {
@@ -52,9 +52,15 @@ export interface ServeOptions {
   callTimeoutMs?: number;
   /**
    * Calls waiting for a worker beyond which new calls get 503 `TL_OVERLOADED` with `retry-after` at once.
-   * Default `$TURBOLIFT_MAX_QUEUE`, else 16 per worker.
+   * Default `$TURBOLIFT_MAX_QUEUE`, else 128 per worker.
    */
   maxQueue?: number;
+  /**
+   * A new call is refused the same way when the calls ahead of it would keep it waiting longer than this,
+   * estimated from how long recent calls ran. Default `$TURBOLIFT_MAX_QUEUE_WAIT_MS`, else 10000; 0 for no
+   * time bound.
+   */
+  maxQueueWaitMs?: number;
 }
 
 export interface NormalizedServeOptions {
@@ -74,6 +80,8 @@ export interface NormalizedServeOptions {
   /** 0: no limit. */
   callTimeoutMs: number;
   maxQueue: number;
+  /** 0: no time bound. */
+  maxQueueWaitMs: number;
 }
 
 const MIB = 1024 * 1024;
@@ -99,6 +107,8 @@ export function normalizeServeOptions(
   checkInteger('callTimeoutMs', callTimeoutMs, limits.callTimeoutMs);
   const maxQueue = options.maxQueue ?? envInteger(env, SERVICE_ENV.maxQueue, Math.max(1, workers) * QUEUE_PER_WORKER, limits.maxQueue.min, limits.maxQueue.max);
   checkInteger('maxQueue', maxQueue, limits.maxQueue);
+  const maxQueueWaitMs = options.maxQueueWaitMs ?? envInteger(env, SERVICE_ENV.maxQueueWaitMs, DEFAULT_MAX_QUEUE_WAIT_MS, limits.maxQueueWaitMs.min, limits.maxQueueWaitMs.max);
+  checkInteger('maxQueueWaitMs', maxQueueWaitMs, limits.maxQueueWaitMs);
   return {
     name,
     host: options.host ?? (env[SERVICE_ENV.host] || '127.0.0.1'),
@@ -114,6 +124,7 @@ export function normalizeServeOptions(
     entry,
     callTimeoutMs,
     maxQueue,
+    maxQueueWaitMs,
   };
 }
 

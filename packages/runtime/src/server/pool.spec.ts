@@ -112,6 +112,27 @@ describe('worker pool (real service process)', () => {
     expect(starts.slice(0, 4).sort()).toEqual(['c0-0', 'c1-0', 'c2-0', 'c3-0']);
   });
 
+  it('refuses a call that the calls ahead would keep waiting past the queue time bound, saying how long to wait', async () => {
+    const { url } = await start(BUSY, { TURBOLIFT_WORKERS: '1', TURBOLIFT_MAX_QUEUE_WAIT_MS: '1000' });
+    // One finished call tells the service how long calls run: about 600 ms.
+    await spin(600, 'measure');
+    const running = post(url, [3000, 'running']);
+    await service!.waitForOutput('started running');
+    // Of three more: the first has about 600 ms ahead of it and waits; the others would wait about 1200 ms
+    // and are refused at once, so the first answer is a refusal.
+    const three = [post(url, [600, 'a']), post(url, [600, 'b']), post(url, [600, 'c'])];
+    const refused = await Promise.race(three);
+    expect(refused.statusCode).toBe(503);
+    const { error } = (await refused.body.json()) as { error: { code: string; message: string } };
+    expect(error.code).toBe('TL_OVERLOADED');
+    expect(error.message).toMatch(/about \d+ ms of waiting, over TURBOLIFT_MAX_QUEUE_WAIT_MS 1000/);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    const answers = await Promise.all(three);
+    expect(answers.map((answer) => answer.statusCode).sort()).toEqual([200, 503, 503]);
+    await Promise.all(answers.map((answer) => answer.body.dump()));
+    expect(((await (await running).body.json()) as Spun).tag).toBe('running');
+  });
+
   it('turns unready and drains on SIGTERM while a call is still running', async () => {
     const child = await start(BUSY, { TURBOLIFT_WORKERS: '1', TURBOLIFT_DRAIN_MS: '500', TURBOLIFT_DRAIN_QUIET_MS: '500' });
     const call = spin(2500, 'long');

@@ -97,10 +97,11 @@ describe('renderManifests', () => {
       { name: 'TURBOLIFT_CALL_TIMEOUT_MS', value: '0' },
       { name: 'TURBOLIFT_MAX_QUEUE', value: '0' },
     ]);
-    expect(envOf({ callTimeoutMs: 20_000, maxQueue: 64 })).toEqual([
+    expect(envOf({ callTimeoutMs: 20_000, maxQueue: 64, maxQueueWaitMs: 3000 })).toEqual([
       { name: 'TURBOLIFT_WORKERS', value: '1' },
       { name: 'TURBOLIFT_CALL_TIMEOUT_MS', value: '20000' },
       { name: 'TURBOLIFT_MAX_QUEUE', value: '64' },
+      { name: 'TURBOLIFT_MAX_QUEUE_WAIT_MS', value: '3000' },
     ]);
   });
 

@@ -13,9 +13,11 @@ export interface WorkerPoolSettings {
   callTimeoutMs?: number;
   /** Calls waiting for a worker beyond which the service answers 503. */
   maxQueue?: number;
+  /** Estimated wait in ms beyond which the service answers 503; 0 means no time bound. */
+  maxQueueWaitMs?: number;
 }
 
-const POOL_OPTIONS = ['workers', 'callTimeoutMs', 'maxQueue'] as const;
+const POOL_OPTIONS = ['workers', 'callTimeoutMs', 'maxQueue', 'maxQueueWaitMs'] as const;
 
 /** Checks the pool options the user set against the runtime's bounds (0 is meaningful for all three). */
 export function checkWorkerPoolSettings(settings: WorkerPoolSettings, fail: (message: string) => never): WorkerPoolSettings {

@@ -52,6 +52,8 @@ export interface ServiceDeploySpec {
   callTimeoutMs?: WorkerPoolSettings['callTimeoutMs'];
   /** TURBOLIFT_MAX_QUEUE, only when set. */
   maxQueue?: WorkerPoolSettings['maxQueue'];
+  /** TURBOLIFT_MAX_QUEUE_WAIT_MS, only when set. */
+  maxQueueWaitMs?: WorkerPoolSettings['maxQueueWaitMs'];
   createNamespace: boolean;
 }
 

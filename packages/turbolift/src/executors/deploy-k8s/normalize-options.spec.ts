@@ -20,6 +20,7 @@ describe('normalizeDeployOptions', () => {
       workers: 1,
       callTimeoutMs: undefined,
       maxQueue: undefined,
+      maxQueueWaitMs: undefined,
       createNamespace: false,
       timeoutMs: 180_000,
       dryRun: false,
@@ -61,7 +62,7 @@ describe('normalizeDeployOptions', () => {
 
   it('passes the call time limit and the queue bound on only when set, 0 included', () => {
     expect(normalizeDeployOptions({ callTimeoutMs: 0, maxQueue: 0 }, project)).toMatchObject({ callTimeoutMs: 0, maxQueue: 0 });
-    expect(normalizeDeployOptions({ callTimeoutMs: 15_000, maxQueue: 32 }, project)).toMatchObject({ callTimeoutMs: 15_000, maxQueue: 32 });
+    expect(normalizeDeployOptions({ callTimeoutMs: 15_000, maxQueue: 32, maxQueueWaitMs: 4000 }, project)).toMatchObject({ callTimeoutMs: 15_000, maxQueue: 32, maxQueueWaitMs: 4000 });
   });
 
   it('takes the autoscaler stabilization windows, 0 to 3600 s', () => {

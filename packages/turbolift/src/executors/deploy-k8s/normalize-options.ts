@@ -20,7 +20,7 @@ export interface ProjectInfo {
 export interface NormalizedDeployOptions
   extends Pick<
     ServiceDeploySpec,
-    'name' | 'partOf' | 'replicas' | 'resources' | 'autoscaling' | 'env' | 'drainMs' | 'workers' | 'callTimeoutMs' | 'maxQueue' | 'createNamespace'
+    'name' | 'partOf' | 'replicas' | 'resources' | 'autoscaling' | 'env' | 'drainMs' | 'workers' | 'callTimeoutMs' | 'maxQueue' | 'maxQueueWaitMs' | 'createNamespace'
   > {
   cluster: ClusterSelection;
   imageRecordPath: string;
@@ -60,6 +60,7 @@ const RESERVED_ENV = new Map<string, string>([
   [SERVICE_ENV.workers, 'use the workers option'],
   [SERVICE_ENV.callTimeoutMs, 'use the callTimeoutMs option'],
   [SERVICE_ENV.maxQueue, 'use the maxQueue option'],
+  [SERVICE_ENV.maxQueueWaitMs, 'use the maxQueueWaitMs option'],
 ]);
 
 /** Worker threads for a CPU limit: one per started core ("1500m" has work for 2), at least 1. */
@@ -113,7 +114,10 @@ export function normalizeDeployOptions(options: DeployK8sExecutorOptions, projec
     }
   }
 
-  const pool = checkWorkerPoolSettings({ workers: options.workers, callTimeoutMs: options.callTimeoutMs, maxQueue: options.maxQueue }, fail);
+  const pool = checkWorkerPoolSettings(
+    { workers: options.workers, callTimeoutMs: options.callTimeoutMs, maxQueue: options.maxQueue, maxQueueWaitMs: options.maxQueueWaitMs },
+    fail,
+  );
 
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(options.env ?? {})) {
@@ -151,6 +155,7 @@ export function normalizeDeployOptions(options: DeployK8sExecutorOptions, projec
     workers: pool.workers ?? workersForCpuLimit(amount.limits.cpu),
     callTimeoutMs: pool.callTimeoutMs,
     maxQueue: pool.maxQueue,
+    maxQueueWaitMs: pool.maxQueueWaitMs,
     createNamespace: options.createNamespace ?? false,
     timeoutMs: timeoutSeconds * 1000,
     dryRun: options.dryRun ?? false,
@@ -179,6 +184,7 @@ export function toDeploySpec(options: NormalizedDeployOptions, namespace: string
     workers: options.workers,
     callTimeoutMs: options.callTimeoutMs,
     maxQueue: options.maxQueue,
+    maxQueueWaitMs: options.maxQueueWaitMs,
     createNamespace: options.createNamespace,
   };
 }

@@ -22,6 +22,7 @@ export interface DeployK8sExecutorOptions {
   workers?: number;
   callTimeoutMs?: number;
   maxQueue?: number;
+  maxQueueWaitMs?: number;
   timeoutSeconds?: number;
   dryRun?: boolean;
   outputFile?: string;

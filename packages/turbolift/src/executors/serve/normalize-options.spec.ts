@@ -12,8 +12,8 @@ describe('serve options', () => {
   });
 
   it('hands the worker pool options to the service as its env, only those that are set', () => {
-    const pool = normalizeServeOptions({ workers: 2, callTimeoutMs: 5000, maxQueue: 0 }, project).env;
-    expect(pool).toMatchObject({ TURBOLIFT_WORKERS: '2', TURBOLIFT_CALL_TIMEOUT_MS: '5000', TURBOLIFT_MAX_QUEUE: '0' });
+    const pool = normalizeServeOptions({ workers: 2, callTimeoutMs: 5000, maxQueue: 0, maxQueueWaitMs: 250 }, project).env;
+    expect(pool).toMatchObject({ TURBOLIFT_WORKERS: '2', TURBOLIFT_CALL_TIMEOUT_MS: '5000', TURBOLIFT_MAX_QUEUE: '0', TURBOLIFT_MAX_QUEUE_WAIT_MS: '250' });
     expect(normalizeServeOptions({ workers: 0 }, project).env).toMatchObject({ TURBOLIFT_WORKERS: '0' });
     // Unset: the runtime's own defaults (one worker per CPU this machine gives the process).
     const defaults = normalizeServeOptions({}, project).env;

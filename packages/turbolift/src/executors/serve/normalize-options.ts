@@ -37,7 +37,10 @@ export function normalizeServeOptions(options: ServeExecutorOptions, project: Se
   if (!Number.isInteger(port) || port < 1 || port > 65535) fail(`port must be a whole number from 1 to 65535, got ${port}`);
   const drainMs = options.drainMs ?? 1000;
   // Unset pool options are left out, so the runtime's defaults (one worker per CPU of this machine) apply.
-  const pool = checkWorkerPoolSettings({ workers: options.workers, callTimeoutMs: options.callTimeoutMs, maxQueue: options.maxQueue }, fail);
+  const pool = checkWorkerPoolSettings(
+    { workers: options.workers, callTimeoutMs: options.callTimeoutMs, maxQueue: options.maxQueue, maxQueueWaitMs: options.maxQueueWaitMs },
+    fail,
+  );
   const baseUrl = `http://${SERVE_HOST}:${port}`;
   return {
     projectName: project.projectName,

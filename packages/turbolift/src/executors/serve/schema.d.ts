@@ -7,5 +7,6 @@ export interface ServeExecutorOptions {
   workers?: number;
   callTimeoutMs?: number;
   maxQueue?: number;
+  maxQueueWaitMs?: number;
   env?: Record<string, string>;
 }
