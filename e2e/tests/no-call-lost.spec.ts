@@ -57,7 +57,8 @@ describe('no call lost while pods are replaced or deleted (real cluster)', () =>
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));
     const done = new Promise<LoadResult>((resolve, reject) => {
-      child.once('exit', (code) => {
+      // `close`, not `exit`: the process may be gone before the last of its output has been read.
+      child.once('close', (code) => {
         const line = output.split('\n').find((l) => l.startsWith('RESULT '));
         if (code === 0 && line) resolve(JSON.parse(line.slice('RESULT '.length)));
         else reject(new Error(`the load exited ${code} without a result:\n${output}`));
@@ -92,7 +93,7 @@ describe('no call lost while pods are replaced or deleted (real cluster)', () =>
       };
       child.stdout.on('data', collect);
       child.stderr.on('data', collect);
-      child.once('exit', (code) => (code === 0 ? resolve(output) : reject(new Error(`${command} ${args.join(' ')} exited ${code}:\n${output}`))));
+      child.once('close', (code) => (code === 0 ? resolve(output) : reject(new Error(`${command} ${args.join(' ')} exited ${code}:\n${output}`))));
     });
   }
 
