@@ -8,10 +8,14 @@
 //   3. failed calls through a rolling update and a pod kill: turbolift (drain + retrying stub) vs a naive
 //      service (exits at once on SIGTERM, client without retries), same load;
 //   4. `nx affected -t deploy-k8s` with nothing changed in a workspace of 20 lifted services, against
-//      `nx show projects` in the same workspace.
+//      `nx show projects` in the same workspace;
+//   5. the example's compressAll (examples/text-compress) over 3,000 and 30,000 texts in chunks of 250 sent together:
+//      2 replicas of 1 CPU (1 worker each) through the ClusterIP against the same stub in local mode, in this process;
+//   6. the CPU autoscaler: time from the start of a load to 2 ready replicas (and back to 1 after it).
+// The echo service of 1-3 runs its function inline (workers 0): those sections measure the path and the rollouts.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +30,16 @@ const MAX_CALLS = 400_000;
 // deploy-k8s defaults each request to its limit (cpu 1); the test node has 2 CPUs and the benchmark runs over a dozen
 // pods at once, so it asks for small requests and keeps the limits (each pod may still use a whole core).
 const SMALL_REQUESTS = { cpu: '50m', memory: '64Mi' };
+const ECHO = { workers: 0 };
+const exampleSrc = join(root, 'examples/text-compress/apps/text-compress/src');
+const COMPRESS_COUNTS = [3000, 30_000];
+const CHUNK_SIZE = 250;
+const COMPRESS_ROUNDS = Number(process.env.BENCH_K8S_COMPRESS_ROUNDS ?? 3);
+/** Bound of each contender's rounds, and of each autoscaler wait. */
+const COMPRESS_LIMIT_MS = 150_000;
+const HPA_TRIALS = Number(process.env.BENCH_K8S_HPA_TRIALS ?? 2);
+const HPA_LIMIT_MS = 240_000;
+const HPA_CALLERS = 4;
 
 // ---- load mode: a child process that calls one URL for a bounded time and prints its counts ----
 if (process.argv[2] === '--load') {
@@ -90,9 +104,11 @@ const delay = (ms) => new Promise((r) => setTimeout(r, ms));
 const seconds = (ms) => `${(ms / 1000).toFixed(2)} s`;
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-/** Builds and pushes an image from a folder; returns `repo@digest`-ready parts. */
+/** Builds and pushes an image from a folder (tagged by the hash of its files); returns `repo@digest`-ready parts. */
 function buildAndPush(repository, context) {
-  const tag = createHash('sha256').update(readFileSync(join(context, 'Dockerfile'))).update(readFileSync(join(context, 'main.js'))).update(baseImage).digest('hex').slice(0, 12);
+  const hash = createHash('sha256').update(baseImage);
+  for (const file of readdirSync(context).sort()) hash.update(file).update(readFileSync(join(context, file)));
+  const tag = hash.digest('hex').slice(0, 12);
   sh('docker', ['build', '-q', '--build-arg', `BASE_IMAGE=${baseImage}`, '-t', `${repository}:${tag}`, context]);
   const pushed = sh('docker', ['push', `${repository}:${tag}`]);
   const digest = /digest: (sha256:[0-9a-f]{64})/.exec(pushed)?.[1];
@@ -100,17 +116,35 @@ function buildAndPush(repository, context) {
   return { image: repository, tag, tags: [tag], digest, pushed: true };
 }
 
-/** A turbolift service image: the runtime's serve() around one small function, bundled like the bundle target. */
-function turboliftImage() {
-  const context = join(work, 'image-turbolift');
+/**
+ * A turbolift service image: the runtime's serve() around one function (`source`, a service entry), bundled as the
+ * plugin's build target bundles it: main.js plus the files the worker pool starts its threads from.
+ */
+function serviceImage(name, source) {
+  const context = join(work, `image-${name}`);
   mkdirSync(context, { recursive: true });
-  const entry = join(work, 'service.cjs');
-  writeFileSync(entry, "const { serve } = require('@turbolift/runtime');\nvoid serve(function benchEcho(n) { return n * 2 + 1; }, { name: 'benchEcho' });\n");
-  const esbuild = require('esbuild');
-  esbuild.buildSync({ entryPoints: [entry], bundle: true, platform: 'node', target: 'node20', format: 'cjs', outfile: join(context, 'main.js'), nodePaths: [join(root, 'node_modules')], logLevel: 'error' });
-  writeFileSync(join(context, 'Dockerfile'), 'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nCOPY main.js /app/main.js\nUSER 1000:1000\nCMD ["node", "/app/main.js"]\n');
-  return buildAndPush(`${registry}/turbolift-bench/bench-echo`, context);
+  const entry = join(work, `${name}-service.ts`);
+  writeFileSync(entry, source);
+  const { serviceBundleEntries, OPTIONAL_NATIVE_PACKAGES } = require('@turbolift/runtime/bundling');
+  require('esbuild').buildSync({
+    entryPoints: { main: entry, ...serviceBundleEntries() },
+    outdir: context,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    external: [...OPTIONAL_NATIVE_PACKAGES],
+    nodePaths: [join(root, 'node_modules')],
+    logLevel: 'error',
+  });
+  writeFileSync(join(context, 'Dockerfile'), 'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nCOPY *.js /app/\nUSER 1000:1000\nCMD ["node", "/app/main.js"]\n');
+  return buildAndPush(`${registry}/turbolift-bench/${name}`, context);
 }
+
+const turboliftImage = () =>
+  serviceImage('bench-echo', "import { serve } from '@turbolift/runtime';\nvoid serve(function benchEcho(n: number) { return n * 2 + 1; }, { name: 'benchEcho' });\n");
+const compressImage = () =>
+  serviceImage('bench-compress', `import { serve } from '@turbolift/runtime';\nimport { compressAll } from '${exampleSrc}/compress';\nvoid serve(compressAll, { name: 'compressAll' });\n`);
 
 function naiveImage() {
   const context = join(work, 'image-naive');
@@ -193,11 +227,11 @@ async function main() {
   const naive = naiveImage();
 
   // 1. deploy to ready
-  const single = await deploy('bench-one', turbolift);
+  const single = await deploy('bench-one', turbolift, ECHO);
   const parallelStarted = performance.now();
-  const ten = await Promise.all(Array.from({ length: 10 }, (_, i) => deploy(`bench-p${i}`, turbolift)));
+  const ten = await Promise.all(Array.from({ length: 10 }, (_, i) => deploy(`bench-p${i}`, turbolift, ECHO)));
   const parallelMs = performance.now() - parallelStarted;
-  const unchanged = await deploy('bench-one', turbolift);
+  const unchanged = await deploy('bench-one', turbolift, ECHO);
 
   // 2. calls per second: ClusterIP vs pod IP of the same single pod
   const [[, podIP]] = podsOf('app.kubernetes.io/instance=bench-one');
@@ -212,7 +246,7 @@ async function main() {
   }
 
   // 3. failed calls: turbolift (2 replicas) vs naive (2 replicas, plain kubectl)
-  const drainUrl = (await deploy('bench-drain', turbolift, { replicas: 2, env: { ROUND: '0' } })).result.url;
+  const drainUrl = (await deploy('bench-drain', turbolift, { ...ECHO, replicas: 2, env: { ROUND: '0' } })).result.url;
   const naiveYaml = readFileSync(join(root, 'e2e/fixtures/deploy/naive/manifests.yaml'), 'utf8')
     .replace(/__NAMESPACE__/g, namespace)
     .replace(/__IMAGE__/g, `${naive.image}@${naive.digest}`);
@@ -224,7 +258,7 @@ async function main() {
   const failures = {};
   const turboliftRolling = await startLoad('benchEcho', drainUrl, 3);
   await delay(300);
-  for (let round = 1; round <= 2; round++) await deploy('bench-drain', turbolift, { replicas: 2, env: { ROUND: String(round) } });
+  for (let round = 1; round <= 2; round++) await deploy('bench-drain', turbolift, { ...ECHO, replicas: 2, env: { ROUND: String(round) } });
   await delay(1000);
   failures['turbolift, 2 rolling updates'] = await turboliftRolling.stop();
 
@@ -250,6 +284,12 @@ async function main() {
   await kubectlAsync('rollout', 'status', 'deployment/naive-echo', '-n', namespace, '--timeout=30s');
   await delay(2000);
   failures['naive, 1 of 2 pods deleted'] = await naiveKill.stop();
+
+  // 5. and 6. CPU-heavy: the node's 2 cores go to these pods alone (the echo pods are removed first).
+  await kubectlAsync('delete', 'deployments', '--all', '-n', namespace, '--wait=true', '--timeout=120s');
+  const compress = compressImage();
+  const compression = await compressBench(compress);
+  const autoscaler = await autoscalerBench(compress);
   console.info = info;
 
   // 4. no-change affected with 20 lifted services
@@ -278,7 +318,162 @@ async function main() {
   log('|---|---|');
   log(`| \`nx show projects\` (baseline: Nx startup + project graph) | ${seconds(affected.baseline)} |`);
   log(`| \`nx affected -t deploy-k8s --base=HEAD\` | ${seconds(affected.affected)} (tasks run: ${affected.tasks}) |`);
+  log('');
+  log(`| compressAll (brotli q11), chunks of ${CHUNK_SIZE} sent together, best of ${COMPRESS_ROUNDS} | chunks | local, in-process | cluster: 2 replicas × 1 CPU, 1 worker each | cluster vs local |`);
+  log('|---|---|---|---|---|');
+  for (const r of compression) log(`| ${r.count.toLocaleString('en')} texts | ${r.chunks} | ${seconds(r.local)} | ${seconds(r.cluster)} | ${(r.local / r.cluster).toFixed(2)}× |`);
+  log('');
+  log(`| autoscaler: limit cpu 1, request 250m, targetCPU 200, min 1, max 3, scale-down window 15 s; load: ${HPA_CALLERS} callers of compressAll(${CHUNK_SIZE} texts) | 1 → 2 ready | back to 1 after the load | calls ok | failed |`);
+  log('|---|---|---|---|---|');
+  autoscaler.forEach((t, i) => log(`| trial ${i + 1} | ${seconds(t.upMs)} | ${seconds(t.downMs)} | ${t.ok} | ${t.failed} |`));
   console.log(lines.join('\n'));
+}
+
+const kubectlJson = (...args) =>
+  new Promise((resolve, reject) => {
+    const child = spawn('kubectl', ['--kubeconfig', kubeconfig, '--request-timeout=20s', ...args, '-o', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (err += c));
+    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`kubectl ${args.join(' ')}: ${err.trim()}`))));
+  });
+
+/** Polls `check` every 500 ms until it returns a value (not undefined), at most `limitMs`. */
+async function poll(what, check, limitMs) {
+  const deadline = performance.now() + limitMs;
+  while (performance.now() < deadline) {
+    const value = await check().catch(() => undefined);
+    if (value !== undefined) return value;
+    await delay(500);
+  }
+  throw new Error(`bench-k8s: no ${what} within ${limitMs / 1000} s`);
+}
+
+/**
+ * Waits until the Service's ClusterIP answers: the executor returns once the EndpointSlice is ready, and kube-proxy
+ * programs the node's rules a moment later (longer on a busy node); the stub's few quick retries may not cover it.
+ */
+async function clusterIpAnswers(url) {
+  const started = performance.now();
+  await poll(`answer from ${url}/readyz`, async () => ((await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000) })).ok ? true : undefined), 60_000);
+  console.error(`bench-k8s: ${url} answered ${seconds(performance.now() - started)} after the rollout`);
+}
+
+/** The example's own code, for local mode and the inputs: compressAll, makeSentences, chunk. */
+function exampleModule() {
+  const outfile = join(work, 'example.cjs');
+  require('esbuild').buildSync({
+    stdin: { contents: "export { compressAll } from './compress';\nexport { makeSentences, chunk } from './sentences';\n", resolveDir: exampleSrc, loader: 'ts' },
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    logLevel: 'error',
+  });
+  return require(outfile);
+}
+
+/** The stub a caller of the lifted compressAll has, pointed at `url`. */
+function compressStub(example, url) {
+  process.env.TURBOLIFT_COMPRESS_ALL_URL = url;
+  const { liftedStub } = require('@turbolift/runtime');
+  return liftedStub('compressAll', example.compressAll, { service: 'bench-compress', timeoutMs: 600_000 });
+}
+
+const outputsDigest = (outputs) => createHash('sha256').update(Buffer.concat(outputs)).digest('hex');
+
+/** 5. compressAll over 3,000 and 30,000 texts: in this process, then on 2 replicas of 1 CPU through the ClusterIP. */
+async function compressBench(image) {
+  const example = exampleModule();
+  const { url } = (await deploy('bench-compress', image, { replicas: 2, workers: 1, resources: { limits: { cpu: '1', memory: '256Mi' } } })).result;
+  await clusterIpAnswers(url);
+  const stub = compressStub(example, url);
+  const rows = [];
+  for (const count of COMPRESS_COUNTS) {
+    const chunks = example.chunk(example.makeSentences(count), CHUNK_SIZE);
+    const digests = new Set();
+    const run = (mode) => async () => {
+      process.env.TURBOLIFT_MODE = mode;
+      const outputs = (await Promise.all(chunks.map((texts) => stub(texts)))).flat();
+      if (outputs.length !== count) throw new Error(`compressAll gave ${outputs.length} outputs for ${count} texts in ${mode} mode`);
+      digests.add(outputsDigest(outputs));
+    };
+    console.error(`bench-k8s: compressAll, ${count} texts`);
+    await run('distributed')(); // warm-up: connections, the workers' JIT
+    const local = await best(run('local'));
+    const cluster = await best(run('distributed'));
+    if (digests.size !== 1) throw new Error(`compressAll of ${count} texts gave different outputs on the cluster and in this process`);
+    rows.push({ count, chunks: chunks.length, local, cluster });
+  }
+  process.env.TURBOLIFT_MODE = 'local';
+  await kubectlAsync('delete', 'deployment', 'bench-compress', '-n', namespace, '--wait=true', '--timeout=120s');
+  return rows;
+}
+
+/** Shortest of COMPRESS_ROUNDS runs, bounded by COMPRESS_LIMIT_MS. */
+async function best(run) {
+  let fastest = Infinity;
+  const stopAt = performance.now() + COMPRESS_LIMIT_MS;
+  for (let round = 0; round < COMPRESS_ROUNDS && performance.now() < stopAt; round++) {
+    const started = performance.now();
+    await run();
+    fastest = Math.min(fastest, performance.now() - started);
+  }
+  return fastest;
+}
+
+/** 6. The HPA from 1 to 2 ready replicas under a compressAll load, then back to 1: HPA_TRIALS times. */
+async function autoscalerBench(image) {
+  const example = exampleModule();
+  const name = 'bench-scaled';
+  const { url } = (
+    await deploy(name, image, {
+      workers: 1,
+      resources: { limits: { cpu: '1', memory: '256Mi' }, requests: { cpu: '250m', memory: '128Mi' } },
+      autoscaling: { enabled: true, min: 1, max: 3, targetCPU: 200, scaleDownStabilizationSeconds: 15 },
+    })
+  ).result;
+  await clusterIpAnswers(url);
+  const stub = compressStub(example, url);
+  const texts = example.makeSentences(CHUNK_SIZE);
+  const expected = outputsDigest(example.compressAll(texts));
+  const ready = async () => (await kubectlJson('get', 'deployment', name, '-n', namespace)).status.readyReplicas ?? 0;
+  const pods = async () => (await kubectlJson('get', 'pods', '-n', namespace, '-l', `app.kubernetes.io/instance=${name}`)).items.length;
+  // The autoscaler has read the idle pod's CPU: what is measured is its reaction to the load.
+  await poll('CPU reading of the idle pod by the autoscaler', async () => ((await kubectlJson('get', 'hpa', name, '-n', namespace)).status.currentMetrics?.[0]?.resource?.current ? true : undefined), HPA_LIMIT_MS);
+  process.env.TURBOLIFT_MODE = 'distributed';
+  const trials = [];
+  for (let trial = 0; trial < HPA_TRIALS; trial++) {
+    await poll('single idle pod', async () => ((await ready()) === 1 && (await pods()) === 1 ? true : undefined), HPA_LIMIT_MS);
+    console.error(`bench-k8s: autoscaler, trial ${trial + 1}`);
+    const counts = { ok: 0, failed: 0 };
+    let stop = false;
+    const started = performance.now();
+    const callers = Array.from({ length: HPA_CALLERS }, async () => {
+      for (let calls = 0; !stop && calls < 1000 && performance.now() - started < HPA_LIMIT_MS; calls++) {
+        try {
+          if (outputsDigest(await stub(texts)) === expected) counts.ok++;
+          else counts.failed++;
+        } catch {
+          counts.failed++;
+        }
+      }
+    });
+    let upMs;
+    try {
+      await poll('second ready replica under load', async () => ((await ready()) >= 2 ? true : undefined), HPA_LIMIT_MS);
+      upMs = performance.now() - started;
+    } finally {
+      stop = true;
+      await Promise.all(callers);
+    }
+    const stopped = performance.now();
+    await poll('scale-down to 1 replica', async () => ((await ready()) === 1 && (await pods()) === 1 ? true : undefined), HPA_LIMIT_MS);
+    trials.push({ upMs, downMs: performance.now() - stopped, ...counts });
+  }
+  process.env.TURBOLIFT_MODE = 'local';
+  return trials;
 }
 
 /** A bare Nx workspace with 20 lifted-service markers, using this repository's nx and plugin. */
