@@ -4,6 +4,7 @@
  * same in both; with a pool the main thread never runs the function and answers the probes in
  * milliseconds whatever the function is doing.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMainThread, workerData } from 'node:worker_threads';
 import { Piscina } from 'piscina';
@@ -170,6 +171,14 @@ class PoolExecutor implements Executor {
   }
 
   async ready(): Promise<void> {
+    const taskFile = join(__dirname, POOL_TASK_FILE);
+    if (!existsSync(taskFile)) {
+      // A bundle made without @turbolift/runtime/bundling's entries: say what is missing and the way out.
+      throw new Error(
+        `${taskFile} is missing: a bundle of this service must carry the worker pool's entries beside its main file ` +
+          `(require('@turbolift/runtime/bundling').serviceBundleEntries()), or run the function inline with ${SERVICE_ENV.workers}=0`,
+      );
+    }
     try {
       await this.pool.run(PING);
     } catch (error) {
