@@ -10,7 +10,7 @@ import { isMainThread, workerData } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { SERVICE_ENV } from '../contract';
 import { ServiceError, callTimedOut, overloaded } from './errors';
-import { errorAnswer, invoke, ownedEncoder, pooledEncoder, type Answer, type Invocation, type InvokeSettings, type ServedFunction } from './invoke';
+import { errorAnswer, invoke, ownedEncoder, pooledEncoder, type Answer, type Invocation, type InvokeSettings, type Route, type ServedFunction } from './invoke';
 import type { NormalizedServeOptions } from './options';
 import { POOL_HANDLER_SYMBOL, POOL_TASK_FILE, POOL_WORKER_DATA_KEY, type PoolWorkerData } from './pool-protocol';
 
@@ -73,8 +73,13 @@ class PoolExecutor implements Executor {
    * by every later one until the load stops (it then fails at its time limit, or the caller's).
    */
   private readonly waiting: Array<() => void> = [];
-  /** Running average of how long a call ran in its worker; undefined until one has finished. */
-  private averageRunMs: number | undefined;
+  /**
+   * How long calls ran in their worker (running averages; undefined until one has finished), and how many of
+   * each route are in flight: a map batch and a call may take very different times on the same service, so the
+   * wait ahead of a new call is estimated from what is in flight now, not from whatever ran last.
+   */
+  private readonly averageRunMs: Record<Route, number | undefined> = { call: undefined, map: undefined };
+  private readonly inFlightByRoute: Record<Route, number> = { call: 0, map: 0 };
 
   constructor(private readonly options: NormalizedServeOptions) {
     const data: PoolWorkerData = { entry: options.entry! };
@@ -100,9 +105,11 @@ class PoolExecutor implements Executor {
 
   run(invocation: Invocation): Promise<Answer> {
     const { callTimeoutMs, name } = this.options;
+    const { route } = invocation;
     const refusal = this.refusal();
     if (refusal) return Promise.resolve(refusal);
     this.inFlight++;
+    this.inFlightByRoute[route]++;
     const body = ownBytes(invocation.body);
     const task = { route: invocation.route, contentType: invocation.contentType, body };
     const controller = callTimeoutMs > 0 ? new AbortController() : undefined;
@@ -116,12 +123,14 @@ class PoolExecutor implements Executor {
     return this.workerFree(controller?.signal).then(runOnWorker).then(
       (answer: Answer) => {
         // How long calls run is what the queue's time bound is estimated from.
-        if (answer.runMs !== undefined) this.averageRunMs = this.averageRunMs === undefined ? answer.runMs : this.averageRunMs + 0.2 * (answer.runMs - this.averageRunMs);
+        const average = this.averageRunMs[route];
+        if (answer.runMs !== undefined) this.averageRunMs[route] = average === undefined ? answer.runMs : average + 0.2 * (answer.runMs - average);
         return answer;
       },
       (error: Error) => errorAnswer(controller?.signal.aborted ? callTimedOut(name, callTimeoutMs, started) : workerFailed(name, error)),
     ).finally(() => {
       this.inFlight--;
+      this.inFlightByRoute[route]--;
       clearTimeout(timer);
     });
   }
@@ -134,12 +143,20 @@ class PoolExecutor implements Executor {
     const { workers, maxQueue, maxQueueWaitMs, name } = this.options;
     const waiting = this.inFlight - workers;
     if (waiting < 0) return undefined;
-    const estimatedWaitMs = this.averageRunMs === undefined ? 0 : ((waiting + 1) / workers) * this.averageRunMs;
+    const estimatedWaitMs = ((waiting + 1) / workers) * this.meanRunMsInFlight();
     let bound: string | undefined;
     if (waiting >= maxQueue) bound = `${SERVICE_ENV.maxQueue} ${maxQueue}`;
     else if (maxQueueWaitMs > 0 && estimatedWaitMs > maxQueueWaitMs) bound = `about ${Math.round(estimatedWaitMs)} ms of waiting, over ${SERVICE_ENV.maxQueueWaitMs} ${maxQueueWaitMs}`;
     if (!bound) return undefined;
     return { ...errorAnswer(overloaded(name, waiting, bound)), retryAfterSeconds: Math.floor(estimatedWaitMs / 1000) };
+  }
+
+  /** The average run time of the calls in flight, by their routes; 0 while nothing has been measured. */
+  private meanRunMsInFlight(): number {
+    // A route not measured yet counts as quick: refusing on a guess would turn away what may be light work.
+    const callMs = this.averageRunMs.call ?? 0;
+    const mapMs = this.averageRunMs.map ?? 0;
+    return this.inFlight === 0 ? 0 : (this.inFlightByRoute.call * callMs + this.inFlightByRoute.map * mapMs) / this.inFlight;
   }
 
   /** Resolves when this call may have a worker: at once if one is free, else in arrival order; rejects if `signal` aborts first. */

@@ -133,6 +133,17 @@ describe('worker pool (real service process)', () => {
     expect(((await (await running).body.json()) as Spun).tag).toBe('running');
   });
 
+  it('estimates the wait from what is in flight: light map batches after heavy calls are not refused', async () => {
+    const { url } = await start(BUSY, { TURBOLIFT_WORKERS: '1', TURBOLIFT_MAX_QUEUE_WAIT_MS: '1000' });
+    // Heavy calls ran last: 1.5 s each.
+    await spin(1500, 'heavy');
+    const batch = (tag: string) =>
+      request(`${url}/v1/map`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([[0, tag]]) });
+    const answers = await Promise.all(['a', 'b', 'c', 'd'].map(batch));
+    expect(answers.map((answer) => answer.statusCode)).toEqual([200, 200, 200, 200]);
+    await Promise.all(answers.map((answer) => answer.body.dump()));
+  });
+
   it('turns unready and drains on SIGTERM while a call is still running', async () => {
     const child = await start(BUSY, { TURBOLIFT_WORKERS: '1', TURBOLIFT_DRAIN_MS: '500', TURBOLIFT_DRAIN_QUIET_MS: '500' });
     const call = spin(2500, 'long');
