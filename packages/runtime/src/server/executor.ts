@@ -57,14 +57,15 @@ class InlineExecutor implements Executor {
   }
 }
 
+/** Beside this module: dist/server in the package, the bundle's own folder in a bundle. */
+const POOL_TASK_PATH = join(__dirname, POOL_TASK_FILE);
+
 /** Asks a worker to answer without calling the function: proves it loaded the service's entry. */
 const PING: Invocation = { route: 'call', contentType: 'ping', body: new Uint8Array(0) };
 
 class PoolExecutor implements Executor {
   readonly description: string;
   private readonly pool: Piscina;
-  /** Calls accepted and not settled: running ones and waiting ones. */
-  private inFlight = 0;
   /** Calls handed to piscina: never more than the workers, so piscina's own queue never holds a backlog. */
   private handedOver = 0;
   /**
@@ -79,14 +80,18 @@ class PoolExecutor implements Executor {
    * wait ahead of a new call is estimated from what is in flight now, not from whatever ran last.
    */
   private readonly averageRunMs: Record<Route, number | undefined> = { call: undefined, map: undefined };
+  /** Calls accepted and not settled, running and waiting, by route. */
   private readonly inFlightByRoute: Record<Route, number> = { call: 0, map: 0 };
+
+  private get inFlight(): number {
+    return this.inFlightByRoute.call + this.inFlightByRoute.map;
+  }
 
   constructor(private readonly options: NormalizedServeOptions) {
     const data: PoolWorkerData = { entry: options.entry! };
     this.description = `${options.workers} worker${options.workers === 1 ? '' : 's'}`;
     this.pool = new Piscina({
-      // Beside this module: dist/server in the package, the bundle's own folder in a bundle.
-      filename: join(__dirname, POOL_TASK_FILE),
+      filename: POOL_TASK_PATH,
       minThreads: options.workers,
       maxThreads: options.workers,
       // Threads stay up: starting one costs the load of the whole service module.
@@ -108,10 +113,9 @@ class PoolExecutor implements Executor {
     const { route } = invocation;
     const refusal = this.refusal();
     if (refusal) return Promise.resolve(refusal);
-    this.inFlight++;
     this.inFlightByRoute[route]++;
     const body = ownBytes(invocation.body);
-    const task = { route: invocation.route, contentType: invocation.contentType, body };
+    const task = { route, contentType: invocation.contentType, body };
     const controller = callTimeoutMs > 0 ? new AbortController() : undefined;
     const timer = controller && setTimeout(() => controller.abort(), callTimeoutMs);
     let started = false;
@@ -129,7 +133,6 @@ class PoolExecutor implements Executor {
       },
       (error: Error) => errorAnswer(controller?.signal.aborted ? callTimedOut(name, callTimeoutMs, started) : workerFailed(name, error)),
     ).finally(() => {
-      this.inFlight--;
       this.inFlightByRoute[route]--;
       clearTimeout(timer);
     });
@@ -188,7 +191,7 @@ class PoolExecutor implements Executor {
   }
 
   async ready(): Promise<void> {
-    const taskFile = join(__dirname, POOL_TASK_FILE);
+    const taskFile = POOL_TASK_PATH;
     if (!existsSync(taskFile)) {
       // A bundle made without @turbolift/runtime/bundling's entries: say what is missing and the way out.
       throw new Error(
