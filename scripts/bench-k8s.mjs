@@ -20,6 +20,7 @@ import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { bestOf, bundleService, exampleModule, exampleSrc } from './bench/bundles.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const require = createRequire(import.meta.url);
@@ -31,7 +32,6 @@ const MAX_CALLS = 400_000;
 // pods at once, so it asks for small requests and keeps the limits (each pod may still use a whole core).
 const SMALL_REQUESTS = { cpu: '50m', memory: '64Mi' };
 const ECHO = { workers: 0 };
-const exampleSrc = join(root, 'examples/text-compress/apps/text-compress/src');
 const COMPRESS_COUNTS = [3000, 30_000];
 const CHUNK_SIZE = 250;
 const COMPRESS_ROUNDS = Number(process.env.BENCH_K8S_COMPRESS_ROUNDS ?? 3);
@@ -123,20 +123,7 @@ function buildAndPush(repository, context) {
 function serviceImage(name, source) {
   const context = join(work, `image-${name}`);
   mkdirSync(context, { recursive: true });
-  const entry = join(work, `${name}-service.ts`);
-  writeFileSync(entry, source);
-  const { serviceBundleEntries, OPTIONAL_NATIVE_PACKAGES } = require('@turbolift/runtime/bundling');
-  require('esbuild').buildSync({
-    entryPoints: { main: entry, ...serviceBundleEntries() },
-    outdir: context,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    external: [...OPTIONAL_NATIVE_PACKAGES],
-    nodePaths: [join(root, 'node_modules')],
-    logLevel: 'error',
-  });
+  bundleService(context, source);
   writeFileSync(join(context, 'Dockerfile'), 'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nCOPY *.js /app/\nUSER 1000:1000\nCMD ["node", "/app/main.js"]\n');
   return buildAndPush(`${registry}/turbolift-bench/${name}`, context);
 }
@@ -360,19 +347,6 @@ async function clusterIpAnswers(url) {
   console.error(`bench-k8s: ${url} answered ${seconds(performance.now() - started)} after the rollout`);
 }
 
-/** The example's own code, for local mode and the inputs: compressAll, makeSentences, chunk. */
-function exampleModule() {
-  const outfile = join(work, 'example.cjs');
-  require('esbuild').buildSync({
-    stdin: { contents: "export { compressAll } from './compress';\nexport { makeSentences, chunk } from './sentences';\n", resolveDir: exampleSrc, loader: 'ts' },
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    logLevel: 'error',
-  });
-  return require(outfile);
-}
 
 /** The stub a caller of the lifted compressAll has, pointed at `url`. */
 function compressStub(example, url) {
@@ -385,7 +359,7 @@ const outputsDigest = (outputs) => createHash('sha256').update(Buffer.concat(out
 
 /** 5. compressAll over 3,000 and 30,000 texts: in this process, then on 2 replicas of 1 CPU through the ClusterIP. */
 async function compressBench(image) {
-  const example = exampleModule();
+  const example = exampleModule(join(work, 'example.cjs'));
   const { url } = (await deploy('bench-compress', image, { replicas: 2, workers: 1, resources: { limits: { cpu: '1', memory: '256Mi' } } })).result;
   await clusterIpAnswers(url);
   const stub = compressStub(example, url);
@@ -411,21 +385,11 @@ async function compressBench(image) {
   return rows;
 }
 
-/** Shortest of COMPRESS_ROUNDS runs, bounded by COMPRESS_LIMIT_MS. */
-async function best(run) {
-  let fastest = Infinity;
-  const stopAt = performance.now() + COMPRESS_LIMIT_MS;
-  for (let round = 0; round < COMPRESS_ROUNDS && performance.now() < stopAt; round++) {
-    const started = performance.now();
-    await run();
-    fastest = Math.min(fastest, performance.now() - started);
-  }
-  return fastest;
-}
+const best = (run) => bestOf(run, COMPRESS_ROUNDS, COMPRESS_LIMIT_MS);
 
 /** 6. The HPA from 1 to 2 ready replicas under a compressAll load, then back to 1: HPA_TRIALS times. */
 async function autoscalerBench(image) {
-  const example = exampleModule();
+  const example = exampleModule(join(work, 'example.cjs'));
   const name = 'bench-scaled';
   const { url } = (
     await deploy(name, image, {

@@ -11,12 +11,11 @@ import { createRequire } from 'node:module';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { build } from 'esbuild';
+import { bestOf, bundleService, exampleModule, exampleSrc } from './bench/bundles.mjs';
 import { runBenchmark, waitReady } from './bench/processes.mjs';
 
 const require = createRequire(import.meta.url);
 const { liftedStub, closeConnections } = require('@turbolift/runtime');
-const { serviceBundleEntries, OPTIONAL_NATIVE_PACKAGES } = require('@turbolift/runtime/bundling');
 
 const repo = new URL('..', import.meta.url).pathname;
 const work = join(repo, 'tmp', 'bench-pool');
@@ -24,28 +23,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const MAP_INPUTS = Number(process.env.BENCH_MAP_INPUTS ?? 10_000);
 const TIME_LIMIT_MS = 120_000;
 const CHUNK_SIZE = 250;
-const exampleSrc = join(repo, 'examples/text-compress/apps/text-compress/src');
 
 const children = [];
-
-/** Bundles `source` (a service entry calling serve) into its own folder with the pool's thread entries. */
-async function bundleService(name, source) {
-  const dir = join(work, name);
-  mkdirSync(dir, { recursive: true });
-  const entry = join(dir, 'entry.ts');
-  writeFileSync(entry, source);
-  await build({
-    entryPoints: { main: entry, ...serviceBundleEntries() },
-    outdir: dir,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    external: [...OPTIONAL_NATIVE_PACKAGES],
-    logLevel: 'error',
-  });
-  return join(dir, 'main.js');
-}
 
 async function startService(mainJs, port, env) {
   const child = spawn(process.execPath, [mainJs], { env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
@@ -54,17 +33,7 @@ async function startService(mainJs, port, env) {
   return { origin, stop: () => child.kill('SIGTERM') };
 }
 
-/** Best (shortest) of ROUNDS runs of `run`, each bounded by the time limit. */
-async function best(run) {
-  let fastest = Infinity;
-  const stopAt = performance.now() + TIME_LIMIT_MS;
-  for (let round = 0; round < ROUNDS && performance.now() < stopAt; round++) {
-    const started = performance.now();
-    await run();
-    fastest = Math.min(fastest, performance.now() - started);
-  }
-  return fastest;
-}
+const best = (run) => bestOf(run, ROUNDS, TIME_LIMIT_MS);
 
 /** Runs `count` calls with at most `inFlight` at once. */
 async function bounded(count, inFlight, call) {
@@ -88,9 +57,8 @@ const ms = (value) => value.toFixed(0);
 const ratio = (base, value) => `${(base / value).toFixed(2)}×`;
 
 async function compressSection() {
-  const lib = await import(join(work, 'example.cjs'));
-  const { compressAll, makeSentences, chunk } = lib.default ?? lib;
-  const main = await bundleService('compress-all', `import { serve } from '@turbolift/runtime';\nimport { compressAll } from '${exampleSrc}/compress';\nvoid serve(compressAll, { name: 'compressAll' });\n`);
+  const { compressAll, makeSentences, chunk } = exampleModule(join(work, 'example.cjs'));
+  const main = bundleService(join(work, 'compress-all'), `import { serve } from '@turbolift/runtime';\nimport { compressAll } from '${exampleSrc}/compress';\nvoid serve(compressAll, { name: 'compressAll' });\n`);
   const stub = liftedStub('compressAll', compressAll, { service: 'compress-all-service', timeoutMs: 600_000 });
   const lines = ['### The example: compressAll (brotli, quality 11), chunks of 250 texts sent together', '', row(['texts', 'local, in-process ms', '1 worker ms', '2 workers ms', '1 worker vs local', '2 workers vs local']), '|---|---|---|---|---|---|'];
   const services = { one: await startService(main, 47811, { TURBOLIFT_WORKERS: '1' }), two: await startService(main, 47812, { TURBOLIFT_WORKERS: '2' }) };
@@ -131,8 +99,8 @@ async function mapSection() {
       '',
     ].join('\n'),
   );
-  const spinMain = await bundleService('spin', `import { serve } from '@turbolift/runtime';\nimport { spin } from '${functions.replace(/\.ts$/, '')}';\nvoid serve(spin, { name: 'spin' });\n`);
-  const trivialMain = await bundleService('trivial', `import { serve } from '@turbolift/runtime';\nimport { trivial } from '${functions.replace(/\.ts$/, '')}';\nvoid serve(trivial, { name: 'trivial' });\n`);
+  const spinMain = bundleService(join(work, 'spin'), `import { serve } from '@turbolift/runtime';\nimport { spin } from '${functions.replace(/\.ts$/, '')}';\nvoid serve(spin, { name: 'spin' });\n`);
+  const trivialMain = bundleService(join(work, 'trivial'), `import { serve } from '@turbolift/runtime';\nimport { trivial } from '${functions.replace(/\.ts$/, '')}';\nvoid serve(trivial, { name: 'trivial' });\n`);
   const spinService = await startService(spinMain, 47813, { TURBOLIFT_WORKERS: '2' });
   const trivialService = await startService(trivialMain, 47814, { TURBOLIFT_WORKERS: '2' });
   process.env.TURBOLIFT_SPIN_URL = spinService.origin;
@@ -190,15 +158,6 @@ async function mapSection() {
 async function main() {
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
-  // The example's own code, for the in-process baseline.
-  await build({
-    stdin: { contents: `export { compressAll } from './compress';\nexport { makeSentences, chunk } from './sentences';\n`, resolveDir: exampleSrc, loader: 'ts' },
-    outfile: join(work, 'example.cjs'),
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    logLevel: 'error',
-  });
   const header = `Node ${process.version}, ${process.platform}/${process.arch}, ${cpus().length} cores; loopback; best of ${ROUNDS}; 1-minute load average at start ${loadavg()[0].toFixed(2)}.\n`;
   const sections = [header, await compressSection(), await mapSection()];
   console.log(sections.join('\n'));
