@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ImageRecord } from '../../packages/turbolift/src/docker/image-record';
+import type { ImageRecord } from '../../packages/turbolift/src/service/image-record';
 import { bundleApp, runApp } from '../support/app';
 import { ensureDocker, testBaseImage, testRegistry } from '../support/infra';
 import { nx, run, waitFor, type RunResult } from '../support/run';

@@ -5,6 +5,14 @@
  */
 export { CALL_PATH, HEALTH_PATH, MAP_PATH, READY_PATH } from './server/paths';
 
+/**
+ * The endpoints file that tells stubs where each function's service is: `$TURBOLIFT_ENDPOINTS`, else
+ * `.turbolift/endpoints.json` in the workspace root (stubs search for it upward from their cwd).
+ */
+export const ENDPOINTS_DIR = '.turbolift';
+export const ENDPOINTS_FILE = 'endpoints.json';
+export const ENDPOINTS_ENV = 'TURBOLIFT_ENDPOINTS';
+
 /** Environment variables the service reads (see the README's table for defaults). */
 export const SERVICE_ENV = {
   host: 'HOST',

@@ -3,5 +3,5 @@
  * and the types a user may want; executors and generators are loaded by Nx through executors.json and
  * generators.json.
  */
-export { createNodes, createNodesV2, createServiceTargets, SERVICE_TAG, type TurboliftPluginOptions } from './plugins/create-nodes';
-export { MARKER_FILE, parseServiceMarker, type ServiceMarker } from './plugins/service-marker';
+export { createNodes, createNodesV2, createServiceTargets, type TurboliftPluginOptions } from './plugins/create-nodes';
+export { MARKER_FILE, SERVICE_TAG, parseServiceMarker, type ServiceMarker } from './service/marker';

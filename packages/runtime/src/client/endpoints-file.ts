@@ -6,14 +6,14 @@
  */
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { ENDPOINTS_DIR, ENDPOINTS_FILE } from '../contract';
 
 export interface EndpointsDocument {
   endpoints: Record<string, string>;
   [other: string]: unknown;
 }
 
-export const ENDPOINTS_DIR = '.turbolift';
-export const ENDPOINTS_FILE = 'endpoints.json';
+export { ENDPOINTS_DIR, ENDPOINTS_FILE };
 
 export function parseEndpointsDocument(text: string, file: string): EndpointsDocument {
   let raw: unknown;

@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { build, type Plugin } from 'esbuild';
+import { TurboliftError } from '../errors';
 import { readJsonFile } from '@nx/devkit';
 import { needsInstalledCopy, packageNameOf, type InstalledManifest } from './packages';
 import { conditionsFromTsconfig, planBundle, prunedManifest, type BundleInput, type BundlePlan, type ExternalPackage, type RuntimeBundleNeeds, type WorkspaceResolution } from './plan';
@@ -19,14 +20,8 @@ export interface BundleResult {
   warnings: string[];
 }
 
-export class BundleError extends Error {
-  override readonly name = 'BundleError';
-  constructor(
-    readonly code: 'TL_BUNDLE_ENTRY_MISSING' | 'TL_BUNDLE_FAILED',
-    message: string,
-  ) {
-    super(message);
-  }
+export class BundleError extends TurboliftError<'TL_BUNDLE_ENTRY_MISSING' | 'TL_BUNDLE_FAILED'> {
+  override name = 'BundleError';
 }
 
 /** tsconfig.base.json (JSON with comments) decides paths and the source export conditions. */

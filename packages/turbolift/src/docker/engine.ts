@@ -1,7 +1,7 @@
 import Docker from 'dockerode';
 import { Readable } from 'node:stream';
 import type { RegistryAuth } from './docker-config';
-import { ImageError, oneLine } from './errors';
+import { ImageError, oneLine, type ImageErrorCode } from './errors';
 import { formatProgressEvent, summarizeBuild, summarizePush, type ProgressEvent } from './progress';
 
 /** Label the plugin puts on every image it builds; pruning only ever touches images carrying it. */
@@ -66,13 +66,13 @@ export class DockerEngine {
     return new DockerEngine(docker, host);
   }
 
-  private translate(error: unknown, what: string): ImageError {
+  private translate(error: unknown, what: string, failure: ImageErrorCode = 'TL_DOCKER_ENGINE_FAILED'): ImageError {
     if (error instanceof ImageError) return error;
     const code = errorCode(error);
     if (code && CONNECTION_ERRORS.has(code)) {
       return new ImageError('TL_DOCKER_NO_ENGINE', `no Docker engine at ${this.host} (${code}): start dockerd or set DOCKER_HOST`);
     }
-    return new ImageError('TL_DOCKER_BUILD_FAILED', `${what}: ${oneLine(engineMessage(error))}`);
+    return new ImageError(failure, `${what}: ${oneLine(engineMessage(error))}`);
   }
 
   async ping(): Promise<void> {
@@ -113,7 +113,7 @@ export class DockerEngine {
       } as unknown as Docker.ImageBuildOptions);
       events = await this.follow(stream, request.onLine);
     } catch (error) {
-      throw this.translate(error, `image build failed${source}`);
+      throw this.translate(error, `image build failed${source}`, 'TL_DOCKER_BUILD_FAILED');
     }
     const outcome = summarizeBuild(events);
     if (outcome.error) {
@@ -132,7 +132,7 @@ export class DockerEngine {
       const stream = await this.docker.getImage(repository).push({ tag, ...(auth ? { authconfig: auth } : {}) });
       events = await this.follow(stream, onLine);
     } catch (error) {
-      throw this.translate(error, `push of ${repository}:${tag} failed`);
+      throw this.translate(error, `push of ${repository}:${tag} failed`, 'TL_DOCKER_PUSH_FAILED');
     }
     const outcome = summarizePush(events);
     if (outcome.error) {

@@ -1,7 +1,7 @@
 import { resolveRegistryAuth, type RegistryAuth } from './docker-config';
 import { DockerEngine } from './engine';
 import { splitRepository } from './image-reference';
-import { readImageRecordIfAny, type ImageRecord } from './image-record';
+import { readImageRecordIfAny, type ImageRecord } from '../service/image-record';
 import { registryManifestState } from './registry';
 
 /**

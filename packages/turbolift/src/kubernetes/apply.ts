@@ -1,5 +1,6 @@
 // Thin: server-side apply of rendered objects, skipping those whose content hash already matches.
 import { KubeConfig, KubernetesObject, KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
+import { TurboliftError } from '../errors';
 import { describeApiError, isNotFound, withTimeout } from './api-errors';
 import { CONTENT_HASH_ANNOTATION, FIELD_MANAGER, managedObjectsSelector } from './labels';
 import type { KubernetesManifest } from './types';
@@ -25,8 +26,11 @@ export interface ApplyOutcome {
   action: ApplyAction;
 }
 
-export class ApplyError extends Error {
-  override readonly name = 'ApplyError';
+export class ApplyError extends TurboliftError<'TL_APPLY_FAILED'> {
+  override name = 'ApplyError';
+  constructor(message: string) {
+    super('TL_APPLY_FAILED', message);
+  }
 }
 
 export function objectApi(kubeConfig: KubeConfig): KubernetesObjectApi {

@@ -3,7 +3,7 @@ export type { AutoscalingSettings, ImageRecord, KubernetesManifest, ResourceSett
 export { CONTENT_HASH_ANNOTATION, FIELD_MANAGER, LABEL, managedObjectsSelector, toDnsLabel } from './labels';
 export { imageReference, renderManifests, type RenderedManifests } from './manifests';
 export { renderYaml } from './yaml';
-export { DeployConfigError, parseImageRecord, readImageRecord } from './image-record';
+export { renderDryRun, type DryRunResult } from './dry-run';
 export { loadClusterTarget, type ClusterSelection, type ClusterTarget } from './kubeconfig';
 export { ApplyError, type ApplyOutcome } from './apply';
 export { deployService, type DeployServiceResult } from './deploy';

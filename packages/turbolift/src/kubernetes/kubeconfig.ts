@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { DeployConfigError } from './image-record';
+import { TurboliftError } from '../errors';
 
 export interface ClusterSelection {
   /** Path of a kubeconfig file; else KUBECONFIG, else ~/.kube/config, else the in-cluster account (as kubectl). */
@@ -23,13 +23,13 @@ export interface ClusterTarget {
 export function loadClusterTarget(selection: ClusterSelection): ClusterTarget {
   const kubeConfig = new KubeConfig();
   if (selection.kubeconfig) {
-    if (!existsSync(selection.kubeconfig)) throw new DeployConfigError(`kubeconfig ${selection.kubeconfig} does not exist`);
+    if (!existsSync(selection.kubeconfig)) throw new TurboliftError('TL_KUBECONFIG', `kubeconfig ${selection.kubeconfig} does not exist`);
     loadOrExplain(() => kubeConfig.loadFromFile(selection.kubeconfig!), selection.kubeconfig);
   } else {
     const defaultFile = join(homedir(), '.kube', 'config');
     const inCluster = Boolean(process.env.KUBERNETES_SERVICE_HOST);
     if (!process.env.KUBECONFIG && !existsSync(defaultFile) && !inCluster) {
-      throw new DeployConfigError(`no kubeconfig: pass the kubeconfig option, set KUBECONFIG or create ${defaultFile}`);
+      throw new TurboliftError('TL_KUBECONFIG', `no kubeconfig: pass the kubeconfig option, set KUBECONFIG or create ${defaultFile}`);
     }
     loadOrExplain(() => kubeConfig.loadFromDefault(), process.env.KUBECONFIG ?? defaultFile);
   }
@@ -37,7 +37,7 @@ export function loadClusterTarget(selection: ClusterSelection): ClusterTarget {
   if (selection.context) {
     if (!kubeConfig.getContextObject(selection.context)) {
       const known = kubeConfig.getContexts().map((context) => context.name).join(', ') || 'none';
-      throw new DeployConfigError(`kubeconfig has no context "${selection.context}" (contexts: ${known})`);
+      throw new TurboliftError('TL_KUBECONFIG', `kubeconfig has no context "${selection.context}" (contexts: ${known})`);
     }
     kubeConfig.setCurrentContext(selection.context);
   }
@@ -45,7 +45,7 @@ export function loadClusterTarget(selection: ClusterSelection): ClusterTarget {
   const contextObject = kubeConfig.getContextObject(context);
   const cluster = kubeConfig.getCurrentCluster();
   if (!contextObject || !cluster) {
-    throw new DeployConfigError(`kubeconfig has no usable current context${context ? ` ("${context}")` : ''}: pass the context option`);
+    throw new TurboliftError('TL_KUBECONFIG', `kubeconfig has no usable current context${context ? ` ("${context}")` : ''}: pass the context option`);
   }
   return {
     kubeConfig,
@@ -59,6 +59,6 @@ function loadOrExplain(load: () => void, source: string): void {
   try {
     load();
   } catch (error) {
-    throw new DeployConfigError(`cannot read kubeconfig ${source}: ${(error as Error).message.split('\n')[0]}`);
+    throw new TurboliftError('TL_KUBECONFIG', `cannot read kubeconfig ${source}: ${(error as Error).message.split('\n')[0]}`);
   }
 }

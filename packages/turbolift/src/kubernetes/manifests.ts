@@ -1,7 +1,7 @@
 // Pure renderers: the desired state of one lifted service as Kubernetes objects (data, no I/O).
 import { createHash } from 'node:crypto';
 import { CONTENT_HASH_ANNOTATION, LABEL, MANAGED_BY, commonLabels, selectorLabels } from './labels';
-import { DEFAULT_CALL_TIMEOUT_MS, HEALTH_PATH, READY_PATH, SERVICE_ENV, workerPoolEnv } from './service-contract';
+import { DEFAULT_CALL_TIMEOUT_MS, HEALTH_PATH, READY_PATH, SERVICE_ENV, workerPoolEnv } from '../service/runtime-settings';
 import type { ImageRecord, KubernetesManifest, ServiceDeploySpec } from './types';
 
 export const CONTAINER_PORT = 8080;

@@ -2,7 +2,7 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { withTimeout } from './api-errors';
 import { SERVICE_PORT } from './manifests';
 import { observe } from './observe';
-import { READY_PATH } from './service-contract';
+import { READY_PATH } from '../service/runtime-settings';
 
 export interface ServiceEndpoint {
   clusterIP: string | undefined;

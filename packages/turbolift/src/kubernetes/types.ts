@@ -1,12 +1,8 @@
-import type { ImageRecord as WrittenImageRecord } from '../docker/image-record';
-import type { WorkerPoolSettings } from './service-contract';
+import type { DeployableImage } from '../service/image-record';
+import type { WorkerPoolSettings } from '../service/runtime-settings';
 
-/**
- * What deploy reads from the record `build-image` writes (`dist/<projectRoot>/image.json`): the service, the
- * image and its digest are required; the rest is informative and may be missing from a hand-made record.
- */
-export type ImageRecord = Pick<WrittenImageRecord, 'service' | 'image' | 'tag' | 'digest'> &
-  Partial<Omit<WrittenImageRecord, 'service' | 'image' | 'tag' | 'digest'>>;
+/** What deploy reads from the record `build-image` writes. */
+export type ImageRecord = DeployableImage;
 
 export interface ResourceQuantities {
   cpu: string;

@@ -2,7 +2,8 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createNodes, createNodesV2, createServiceTargets, packagesInLockfile, recordConsistencyCommand, SERVICE_TAG } from './create-nodes';
+import { SERVICE_TAG } from '../service/marker';
+import { createNodes, createNodesV2, createServiceTargets, packagesInLockfile, recordConsistencyCommand } from './create-nodes';
 import type { CreateNodesContextV2 } from '@nx/devkit';
 
 const marker = { function: 'compressAll', library: '@acme/lifted-compress-all', main: 'src/main.ts', port: 4310 };
@@ -22,7 +23,7 @@ describe('createServiceTargets', () => {
       executor: 'turbolift:bundle',
       cache: true,
       inputs: ['production', '^production', { externalDependencies: ['esbuild'] }],
-      outputs: ['{workspaceRoot}/dist/{projectRoot}/bundle'],
+      outputs: ['{workspaceRoot}/{options.outputPath}'],
       options: { main: 'apps/lifted/compress-all-service/src/main.ts', outputPath: 'dist/apps/lifted/compress-all-service/bundle', minify: true },
     });
     expect(targets['build-image'].outputs).toEqual(['{workspaceRoot}/dist/{projectRoot}/image.json']);

@@ -12,7 +12,8 @@ import {
   type CreateNodesV2,
   type TargetConfiguration,
 } from '@nx/devkit';
-import { MARKER_FILE, parseServiceMarkerText, type ServiceMarker } from './service-marker';
+import { MARKER_GLOB, SERVICE_TAG, parseServiceMarkerText, type ServiceMarker } from '../service/marker';
+import { servicePaths, toPosix } from '../service/paths';
 
 export interface TurboliftPluginOptions {
   buildTargetName?: string;
@@ -24,8 +25,6 @@ export interface TurboliftPluginOptions {
 
 type TargetNames = Required<TurboliftPluginOptions>;
 
-export const SERVICE_TAG = 'turbolift:service';
-export const MARKER_GLOB = `**/${MARKER_FILE}`;
 
 export function normalizePluginOptions(options: TurboliftPluginOptions | undefined): TargetNames {
   return {
@@ -37,10 +36,6 @@ export function normalizePluginOptions(options: TurboliftPluginOptions | undefin
   };
 }
 
-/** Where the bundle of a service goes; the image record sits one level up, so the two outputs never overlap. */
-export function bundleOutputPath(projectRoot: string): string {
-  return join('dist', projectRoot, 'bundle').split('\\').join('/');
-}
 
 /** What the targets depend on in the workspace around the service. */
 export interface WorkspaceFacts {
@@ -81,7 +76,7 @@ function readLockedPackages(workspaceRoot: string): string[] {
  * whose image was removed is a cache miss and build-image rebuilds instead of restoring a lie.
  */
 export function recordConsistencyCommand(projectRoot: string): string {
-  return `node -e "require('turbolift/record-consistency')" ${join('dist', projectRoot, 'image.json').split('\\').join('/')}`;
+  return `node -e "require('turbolift/record-consistency')" ${servicePaths(projectRoot).imageRecord}`;
 }
 
 /** The targets of one lifted service. */
@@ -97,19 +92,20 @@ export function createServiceTargets(
     const locked = packages.filter((name) => workspace.lockedPackages.includes(name));
     return locked.length > 0 ? [{ externalDependencies: locked }] : [];
   };
-  const bundleDir = bundleOutputPath(projectRoot);
-  const main = join(projectRoot, marker.main).split('\\').join('/');
+  const paths = servicePaths(projectRoot);
+  const main = toPosix(join(projectRoot, marker.main));
 
   return {
     [names.buildTargetName]: {
       executor: 'turbolift:bundle',
       cache: true,
       inputs: [...sourceInputs, ...externalInputs(['esbuild'])],
-      outputs: ['{workspaceRoot}/dist/{projectRoot}/bundle'],
+      // The folder the options name: a user who overrides outputPath gets that folder cached.
+      outputs: ['{workspaceRoot}/{options.outputPath}'],
       // Minified (names kept) with a source map beside it: serve maps stacks, images leave the map out unless asked.
-      options: { main, outputPath: bundleDir, minify: true },
+      options: { main, outputPath: paths.bundleDir, minify: true },
       metadata: {
-        description: `Bundle the ${marker.function} service into ${bundleDir}/main.js with a pruned package.json.`,
+        description: `Bundle the ${marker.function} service into ${paths.mainJs} with a pruned package.json.`,
         technologies: ['turbolift'],
       },
     },
@@ -117,7 +113,7 @@ export function createServiceTargets(
       executor: 'turbolift:serve',
       continuous: true,
       dependsOn: [names.buildTargetName],
-      options: { port: marker.port, bundleDir },
+      options: { port: marker.port, bundleDir: paths.bundleDir },
       metadata: {
         description: `Run the ${marker.function} service on 127.0.0.1:${marker.port} and register it in .turbolift/endpoints.json.`,
         technologies: ['turbolift'],
@@ -128,10 +124,10 @@ export function createServiceTargets(
       cache: true,
       dependsOn: [names.buildTargetName],
       inputs: [...sourceInputs, ...externalInputs(['turbolift']), { env: 'DOCKER_HOST' }, { runtime: recordConsistencyCommand(projectRoot) }],
-      outputs: ['{workspaceRoot}/dist/{projectRoot}/image.json'],
+      outputs: [`{workspaceRoot}/${servicePaths('{projectRoot}').imageRecord}`],
       options: {},
       metadata: {
-        description: `Build the container image of the ${marker.function} service and record it in dist/${projectRoot}/image.json.`,
+        description: `Build the container image of the ${marker.function} service and record it in ${paths.imageRecord}.`,
         technologies: ['turbolift', 'docker'],
       },
     },

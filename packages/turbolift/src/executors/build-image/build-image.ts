@@ -5,7 +5,7 @@ import { resolveRegistryAuth, type ResolvedAuth } from '../../docker/docker-conf
 import { renderDockerfile } from '../../docker/dockerfile';
 import { CONTENT_HASH_LABEL, DockerEngine, SERVICE_LABEL, imagesToPrune } from '../../docker/engine';
 import { ImageError } from '../../docker/errors';
-import { readImageRecordIfAny, writeImageRecord, type ImageRecord } from '../../docker/image-record';
+import { readImageRecordIfAny, writeImageRecord, type ImageRecord } from '../../service/image-record';
 import { assertRegistryReachable } from '../../docker/registry';
 import { staleReason } from '../../docker/record-check';
 import type { NormalizedBuildImageOptions } from './normalize-options';

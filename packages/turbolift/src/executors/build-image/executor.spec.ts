@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ensureTestInfra, type TestInfra } from '../../../../../tools/test-infra/infra.cjs';
-import type { ImageRecord } from '../../docker/image-record';
+import type { ImageRecord } from '../../service/image-record';
 import { recordConsistency } from '../../docker/record-check';
 import buildImageExecutor from './executor';
 import type { BuildImageExecutorOptions } from './schema';

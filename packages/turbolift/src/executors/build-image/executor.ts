@@ -1,6 +1,7 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { DockerEngine } from '../../docker/engine';
-import { isImageError } from '../../docker/errors';
+import { resolveProject } from '../../service/project';
+import { runExecutor } from '../run-executor';
 import { buildServiceImage } from './build-image';
 import { normalizeBuildImageOptions } from './normalize-options';
 import type { BuildImageExecutorOptions } from './schema';
@@ -10,19 +11,10 @@ import type { BuildImageExecutorOptions } from './schema';
  * build, the executor checks the image is really in the engine (and registry) before trusting it.
  */
 export default async function buildImageExecutor(options: BuildImageExecutorOptions, context: ExecutorContext): Promise<{ success: boolean }> {
-  const projectName = context.projectName;
-  try {
-    if (!projectName) throw new Error('build-image must run for a project');
-    const projectRoot = context.projectsConfigurations?.projects?.[projectName]?.root;
-    if (projectRoot === undefined) throw new Error(`project ${projectName} has no root in the workspace`);
-    const normalized = normalizeBuildImageOptions(options, { projectName, projectRoot, workspaceRoot: context.root });
-    const engine = DockerEngine.connect();
-    await buildServiceImage(normalized, engine, (line) => console.log(line));
+  return runExecutor('build-image', async () => {
+    const project = resolveProject(context, 'build-image');
+    const normalized = normalizeBuildImageOptions(options, { projectName: project.name, projectRoot: project.root, workspaceRoot: project.workspaceRoot });
+    await buildServiceImage(normalized, DockerEngine.connect(), (line) => console.log(line));
     return { success: true };
-  } catch (error) {
-    // User errors are one line; anything else gets its stack only on request.
-    if (isImageError(error)) console.error(`build-image: ${error.message}`);
-    else console.error(`build-image: ${process.env.TURBOLIFT_DEBUG ? (error as Error).stack : (error as Error).message}`);
-    return { success: false };
-  }
+  });
 }

@@ -51,19 +51,19 @@ export function normalizeBuildImageOptions(options: BuildImageExecutorOptions, f
   const repository = options.repository ?? (registry ? `${registry}/${repositoryName(projectName)}` : repositoryName(projectName));
   const repositoryRegistry = splitRepository(repository).registry;
   if (registry && repositoryRegistry && repositoryRegistry !== registry) {
-    throw new ImageError('TL_IMAGE_OPTIONS', `build-image options of ${projectName}: repository ${repository} is not in registry ${registry}`);
+    throw new ImageError('TL_BAD_OPTIONS', `build-image options of ${projectName}: repository ${repository} is not in registry ${registry}`);
   }
   const push = options.push ?? Boolean(registry ?? repositoryRegistry);
   if (push && !(registry ?? repositoryRegistry)) {
-    throw new ImageError('TL_IMAGE_OPTIONS', `build-image options of ${projectName}: "push" needs a "registry" (or a repository that starts with one)`);
+    throw new ImageError('TL_BAD_OPTIONS', `build-image options of ${projectName}: "push" needs a "registry" (or a repository that starts with one)`);
   }
   const extraTags = options.tags ?? [];
   for (const tag of extraTags) {
-    if (!isValidTag(tag)) throw new ImageError('TL_IMAGE_OPTIONS', `build-image options of ${projectName}: "${tag}" is not a valid image tag`);
+    if (!isValidTag(tag)) throw new ImageError('TL_BAD_OPTIONS', `build-image options of ${projectName}: "${tag}" is not a valid image tag`);
   }
   const keep = options.keep ?? 3;
   if (!Number.isInteger(keep) || keep < 1) {
-    throw new ImageError('TL_IMAGE_OPTIONS', `build-image options of ${projectName}: "keep" must be a whole number ≥ 1, got ${keep}`);
+    throw new ImageError('TL_BAD_OPTIONS', `build-image options of ${projectName}: "keep" must be a whole number ≥ 1, got ${keep}`);
   }
 
   let dockerfile: string | undefined;

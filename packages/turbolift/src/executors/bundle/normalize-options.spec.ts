@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { bundlePackageName, normalizeBundleOptions } from './normalize-options';
 
-const project = { projectName: 'svc', projectRoot: 'apps/lifted/svc', workspaceRoot: '/ws' };
+const project = { name: 'svc', root: 'apps/lifted/svc', workspaceRoot: '/ws' };
 
 describe('bundle options', () => {
   it('defaults to the marker main and dist/<root>/bundle, source maps on, minify off', () => {

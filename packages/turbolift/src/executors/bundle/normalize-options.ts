@@ -1,30 +1,23 @@
 // Pure: the executor's options, checked and defaulted once.
 import { join } from 'node:path';
 import type { BundleInput } from '../../bundle/plan';
-import { DEFAULT_SERVICE_MAIN, type ServiceMarker } from '../../plugins/service-marker';
+import { TurboliftError } from '../../errors';
+import { DEFAULT_SERVICE_MAIN } from '../../service/marker';
+import { servicePaths, toPosix } from '../../service/paths';
+import type { ServiceProject } from '../../service/project';
 import type { BundleExecutorOptions } from './schema';
 
-export interface BundleProject {
-  projectName: string;
-  projectRoot: string;
-  workspaceRoot: string;
-  /** The project's turbolift.json, when it has one. */
-  marker?: ServiceMarker;
-}
-
-const toPosix = (path: string) => path.split('\\').join('/');
-
-export function normalizeBundleOptions(options: BundleExecutorOptions, project: BundleProject): BundleInput {
+export function normalizeBundleOptions(options: BundleExecutorOptions, project: Omit<ServiceProject, 'paths'>): BundleInput {
   const external = options.external ?? [];
   for (const name of external) {
     if (typeof name !== 'string' || name.length === 0 || name.startsWith('.')) {
-      throw new Error(`bundle options of ${project.projectName}: "external" must list package names, got ${JSON.stringify(name)}`);
+      throw new TurboliftError('TL_BAD_OPTIONS', `bundle options of ${project.name}: "external" must list package names, got ${JSON.stringify(name)}`);
     }
   }
   return {
     workspaceRoot: project.workspaceRoot,
-    main: toPosix(options.main ?? join(project.projectRoot, project.marker?.main ?? DEFAULT_SERVICE_MAIN)),
-    outputPath: toPosix(options.outputPath ?? join('dist', project.projectRoot, 'bundle')),
+    main: toPosix(options.main ?? join(project.root, project.marker?.main ?? DEFAULT_SERVICE_MAIN)),
+    outputPath: toPosix(options.outputPath ?? servicePaths(project.root).bundleDir),
     external,
     sourcemap: options.sourcemap ?? true,
     minify: options.minify ?? false,

@@ -1,23 +1,10 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { logger, type ExecutorContext } from '@nx/devkit';
-import {
-  ApplyError,
-  DeployConfigError,
-  deployService,
-  describeApiError,
-  loadClusterTarget,
-  readImageRecord,
-  renderManifests,
-  renderYaml,
-  type ApplyOutcome,
-  type ClusterSelection,
-  type DeployServiceResult,
-  waitUntilAnswers,
-} from '../../kubernetes';
-import { registerClusterEndpoint } from './endpoint-registration';
+import { deployService, describeApiError, loadClusterTarget, renderDryRun, waitUntilAnswers, type ApplyOutcome, type DeployServiceResult } from '../../kubernetes';
+import { registerServiceEndpoint } from '../../service/endpoints';
+import { readImageRecord } from '../../service/image-record';
+import { readWorkspaceName, requireMarker, resolveServiceProject } from '../../service/project';
+import { runExecutor } from '../run-executor';
 import { normalizeDeployOptions, toDeploySpec } from './normalize-options';
-import { projectInfo } from './project-info';
 import type { DeployK8sExecutorOptions } from './schema';
 
 const ENDPOINT_CHECK_TIMEOUT_MS = 30_000;
@@ -40,46 +27,43 @@ export interface DeployK8sExecutorResult {
   reason?: string;
 }
 
+/** `turbolift:deploy-k8s`: options → the record → a dry run's YAML, or server-side apply and the rollout. */
 export default async function deployK8sExecutor(options: DeployK8sExecutorOptions, context: ExecutorContext): Promise<DeployK8sExecutorResult> {
-  try {
-    const project = projectInfo(context, 'turbolift:deploy-k8s');
-    const normalized = normalizeDeployOptions(options, project);
-    const image = readImageRecord(normalized.imageRecordPath, `nx run ${project.projectName}:build-image`);
+  return runExecutor(
+    'deploy-k8s',
+    async () => {
+      const project = resolveServiceProject(context, 'deploy-k8s');
+      const normalized = normalizeDeployOptions(options, { ...project, workspaceName: readWorkspaceName(project.workspaceRoot) });
+      const image = readImageRecord(normalized.imageRecordPath, `nx run ${project.name}:build-image`);
 
-    if (normalized.dryRun) {
-      const namespace = normalized.cluster.namespace ?? namespaceFromKubeconfig(normalized.cluster) ?? 'default';
-      const { objects, contentHash } = renderManifests(toDeploySpec(normalized, namespace, image));
-      const yaml = renderYaml(objects);
-      process.stdout.write(yaml);
-      if (normalized.outputFile) {
-        mkdirSync(dirname(normalized.outputFile), { recursive: true });
-        writeFileSync(normalized.outputFile, yaml);
+      if (normalized.dryRun) {
+        const dryRun = renderDryRun(normalized.cluster, (namespace) => toDeploySpec(normalized, namespace, image), normalized.outputFile);
+        process.stdout.write(dryRun.yaml);
+        return { success: true, name: normalized.name, ...dryRun };
       }
-      return { success: true, name: normalized.name, namespace, contentHash, yaml };
-    }
 
-    const target = loadClusterTarget(normalized.cluster);
-    const spec = toDeploySpec(normalized, target.namespace, image);
-    const result = await deployService(target, spec, { timeoutMs: normalized.timeoutMs, log: (line) => logger.info(line) });
-    if (!result.success && result.reason) logger.error(result.reason);
-    if (result.success && normalized.registerEndpoint && result.endpoint?.clusterIpUrl) {
-      const url = result.endpoint.clusterIpUrl;
-      // Registered only once it answers here: a caller reading the file right after must get through.
-      const answers = await waitUntilAnswers(url, ENDPOINT_CHECK_TIMEOUT_MS);
-      if (!answers.success) {
-        const reason = `${spec.name}: not registered: ${answers.reason}; ClusterIPs route only where kube-proxy runs`;
-        logger.error(reason);
-        return { ...summary(spec.name, spec.namespace, result), success: false, reason };
+      const target = loadClusterTarget(normalized.cluster);
+      const spec = toDeploySpec(normalized, target.namespace, image);
+      const result = summary(spec.name, spec.namespace, await deployService(target, spec, { timeoutMs: normalized.timeoutMs, log: (line) => logger.info(line) }));
+      if (!result.success) {
+        console.error(`deploy-k8s: ${result.reason}`);
+        return result;
       }
-      const { file, fn } = registerClusterEndpoint(project.workspaceRoot, project.projectRoot, url);
-      logger.info(`${spec.name}: registered ${fn} -> ${url} in ${file}`);
-    }
-    return summary(spec.name, spec.namespace, result);
-  } catch (error) {
-    const reason = error instanceof DeployConfigError || error instanceof ApplyError ? error.message : describeApiError(error);
-    logger.error(reason);
-    return { success: false, reason };
-  }
+      if (normalized.registerEndpoint && result.url) {
+        // Registered only once it answers here: a caller reading the file right after must get through.
+        const answers = await waitUntilAnswers(result.url, ENDPOINT_CHECK_TIMEOUT_MS);
+        if (!answers.success) {
+          const reason = `${spec.name}: not registered: ${answers.reason}; ClusterIPs route only where kube-proxy runs`;
+          console.error(`deploy-k8s: ${reason}`);
+          return { ...result, success: false, reason };
+        }
+        const registration = registerServiceEndpoint(project.workspaceRoot, requireMarker(project, 'registerEndpoint').function, result.url);
+        logger.info(`${spec.name}: registered ${registration.fn} -> ${registration.url} in ${registration.file}`);
+      }
+      return result;
+    },
+    describeApiError,
+  );
 }
 
 function summary(name: string, namespace: string, result: DeployServiceResult): DeployK8sExecutorResult {
@@ -94,13 +78,4 @@ function summary(name: string, namespace: string, result: DeployServiceResult): 
     inClusterUrl: result.endpoint?.inClusterUrl,
     reason: result.reason,
   };
-}
-
-/** A dry run needs no cluster, but uses the kubeconfig's namespace when there is one, as kubectl would. */
-function namespaceFromKubeconfig(selection: ClusterSelection): string | undefined {
-  try {
-    return loadClusterTarget(selection).namespace;
-  } catch {
-    return undefined;
-  }
 }

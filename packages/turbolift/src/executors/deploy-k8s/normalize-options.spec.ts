@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { normalizeDeployOptions, toDeploySpec } from './normalize-options';
+import { servicePaths } from '../../service/paths';
 
-const project = { projectName: '@acme/compress-all-service', projectRoot: 'apps/lifted/compress-all-service', workspaceRoot: '/ws', workspaceName: '@acme/source' };
+const project = {
+  name: '@acme/compress-all-service',
+  workspaceRoot: '/ws',
+  workspaceName: '@acme/source',
+  paths: servicePaths('apps/lifted/compress-all-service'),
+};
 
 describe('normalizeDeployOptions', () => {
   it('defaults everything from the project', () => {

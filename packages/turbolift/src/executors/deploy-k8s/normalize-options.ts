@@ -1,17 +1,15 @@
 // Pure: the executor's options, checked and defaulted once, in the shapes the kubernetes module takes.
-import { isAbsolute, join, resolve } from 'node:path';
-import { DeployConfigError } from '../../kubernetes/image-record';
+import { isAbsolute, resolve } from 'node:path';
+import { TurboliftError } from '../../errors';
 import type { ClusterSelection } from '../../kubernetes/kubeconfig';
 import { toDnsLabel } from '../../kubernetes/labels';
 import { parseQuantity } from '../../kubernetes/quantity';
-import { SERVICE_ENV, checkWorkerPoolSettings } from '../../kubernetes/service-contract';
+import { SERVICE_ENV, checkWorkerPoolSettings } from '../../service/runtime-settings';
 import type { AutoscalingSettings, ImageRecord, ResourceQuantities, ResourceSettings, ServiceDeploySpec } from '../../kubernetes/types';
+import type { ServiceProject } from '../../service/project';
 import type { DeployK8sExecutorOptions } from './schema';
 
-export interface ProjectInfo {
-  projectName: string;
-  projectRoot: string;
-  workspaceRoot: string;
+export interface DeployProject extends Pick<ServiceProject, 'name' | 'workspaceRoot' | 'paths'> {
   /** The workspace's package name, for `app.kubernetes.io/part-of`. */
   workspaceName?: string;
 }
@@ -68,9 +66,9 @@ export function workersForCpuLimit(cores: number): number {
   return Math.max(1, Math.ceil(cores));
 }
 
-export function normalizeDeployOptions(options: DeployK8sExecutorOptions, project: ProjectInfo): NormalizedDeployOptions {
+export function normalizeDeployOptions(options: DeployK8sExecutorOptions, project: DeployProject): NormalizedDeployOptions {
   const fail = (message: string): never => {
-    throw new DeployConfigError(`deploy-k8s options of ${project.projectName}: ${message}`);
+    throw new TurboliftError('TL_BAD_OPTIONS', `deploy-k8s options of ${project.name}: ${message}`);
   };
   const inWorkspace = (path: string) => (isAbsolute(path) ? path : resolve(project.workspaceRoot, path));
 
@@ -133,7 +131,7 @@ export function normalizeDeployOptions(options: DeployK8sExecutorOptions, projec
 
   let name = '';
   try {
-    name = toDnsLabel(options.name ?? project.projectName);
+    name = toDnsLabel(options.name ?? project.name);
   } catch (error) {
     fail((error as Error).message);
   }
@@ -146,7 +144,7 @@ export function normalizeDeployOptions(options: DeployK8sExecutorOptions, projec
     },
     name,
     partOf: project.workspaceName || 'turbolift',
-    imageRecordPath: inWorkspace(options.imageRecord ?? join('dist', project.projectRoot, 'image.json')),
+    imageRecordPath: inWorkspace(options.imageRecord ?? project.paths.imageRecord),
     replicas,
     resources,
     autoscaling,

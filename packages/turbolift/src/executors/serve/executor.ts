@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { ExecutorContext } from '@nx/devkit';
 import type { ChildProcess } from 'node:child_process';
-import { MARKER_FILE, MarkerError, parseServiceMarkerText, type ServiceMarker } from '../../plugins/service-marker';
+import { MARKER_FILE, MarkerError, parseServiceMarkerText, type ServiceMarker } from '../../service/marker';
 import { endpointsFilePath, registerEndpoint, unregisterEndpoint } from './endpoints-file';
 import { ServeError, assertPortFree, startServiceProcess, stopServiceProcess, waitUntilReady } from './local-service';
 import { normalizeServeOptions, type NormalizedServeOptions } from './normalize-options';

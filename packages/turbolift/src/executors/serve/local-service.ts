@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
-import { READY_PATH } from '../../kubernetes/service-contract';
+import { READY_PATH } from '../../service/runtime-settings';
 
 export class ServeError extends Error {
   override readonly name = 'ServeError';

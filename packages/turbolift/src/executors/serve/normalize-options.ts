@@ -1,7 +1,7 @@
 // Pure: the executor's options, checked and defaulted once.
 import { join } from 'node:path';
-import { SERVICE_ENV, checkWorkerPoolSettings, workerPoolEnv } from '../../kubernetes/service-contract';
-import { DEFAULT_SERVICE_PORT, type ServiceMarker } from '../../plugins/service-marker';
+import { SERVICE_ENV, checkWorkerPoolSettings, workerPoolEnv } from '../../service/runtime-settings';
+import { DEFAULT_SERVICE_PORT, type ServiceMarker } from '../../service/marker';
 import type { ServeExecutorOptions } from './schema';
 
 export const SERVE_HOST = '127.0.0.1';

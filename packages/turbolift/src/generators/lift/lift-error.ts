@@ -1,11 +1,13 @@
+import { TurboliftError } from '../../errors';
+
 /** A user-facing refusal or mistake: printed as one line, `file:line:col reason`, without a stack. */
-export class LiftError extends Error {
-  override readonly name = 'LiftError';
+export class LiftError extends TurboliftError<'TL_LIFT_REFUSED'> {
+  override name = 'LiftError';
   constructor(
     readonly reason: string,
     readonly location?: { file: string; line: number; column: number },
   ) {
-    super(location ? `${location.file}:${location.line}:${location.column} ${reason}` : reason);
+    super('TL_LIFT_REFUSED', location ? `${location.file}:${location.line}:${location.column} ${reason}` : reason);
     // A user error, not a crash: the one line above says everything.
     this.stack = `${this.name}: ${this.message}`;
   }
