@@ -1,5 +1,6 @@
-// `npm test`: starts the real parts once (Docker engine, image registry, Kubernetes test cluster), runs the
-// unit suite (vitest) and the e2e suite (jest), stops what it started, and ends with one summary line.
+// `npm test`: checks lint and format, starts the real parts once (Docker engine, image registry, Kubernetes
+// test cluster), runs the unit suite (vitest) and the e2e suite (jest), stops what it started, and ends with
+// one summary line.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,6 +35,8 @@ const alreadyUp = {
 const keepInfra = process.env.TURBOLIFT_KEEP_INFRA === '1';
 const env = { TURBOLIFT_TEST_INFRA: 'up', TURBOLIFT_REQUIRE_CLUSTER: '1' };
 let exitCode = 1;
+// First and fast: a lint or format failure is reported with the tests, not instead of them.
+const lint = step('lint and format (eslint, prettier)', 'npm', ['run', '--silent', 'lint']);
 try {
   const infra = step('start Docker engine, registry and base image', 'bash', ['tools/test-infra/up.sh'], {}, true);
   if (!infra.ok) throw new Error('tools/test-infra/up.sh failed');
@@ -52,8 +55,8 @@ try {
   const e = counts(e2eReport, 'numPassedTests', 'numFailedTests');
   const passed = u.passed + e.passed;
   const failed = u.failed + e.failed + (unit.ok ? 0 : u.failed ? 0 : 1) + (e2e.ok ? 0 : e.failed ? 0 : 1);
-  console.log(`\ntests: ${passed} passed, ${failed} failed`);
-  exitCode = unit.ok && e2e.ok ? 0 : 1;
+  console.log(`\ntests: ${passed} passed, ${failed} failed${lint.ok ? '' : '; lint or format failed (npm run lint)'}`);
+  exitCode = unit.ok && e2e.ok && lint.ok ? 0 : 1;
 } catch (error) {
   console.error(`\n${error.message}`);
   console.log('\ntests: 0 passed, 1 failed');
