@@ -19,6 +19,7 @@ import { ensureCluster } from '../support/infra';
 import { childEnv, delay, nx, run, waitFor } from '../support/run';
 import { commitAll, copyWorkspace, writeFiles } from '../support/workspace';
 import { configureDeploys, createLibrary, kubectlFor, registeredEndpoints, uniqueNamespace } from '../fixtures/deploy/cluster-helpers';
+import type { Counts } from '../fixtures/cpu/counts';
 
 const fixture = (name: string) => readFileSync(join(__dirname, '../fixtures/cpu', name), 'utf8');
 const progress = (line: string) => process.stderr.write(`cpu-heavy: ${line}\n`);
@@ -43,17 +44,6 @@ const AUTOSCALING = { enabled: true, min: 1, max: 3, targetCPU: 200, scaleDownSt
  * load is all accepted rather than partly refused and retried.
  */
 const SATURATION_MS = 32_000;
-
-interface Counts {
-  calls: number;
-  ok: number;
-  wrong: number;
-  failed: number;
-  errors: Record<string, number>;
-  maxCallMs: number;
-  medianCallMs: number;
-  ms: number;
-}
 
 interface Driver {
   child: ChildProcess;
@@ -176,6 +166,7 @@ describe('a CPU-heavy function on the real cluster', () => {
     createLibrary(ws, 'packages/cpu-app', {
       'src/digest.ts': fixture('digest.ts'),
       'src/functions.ts': fixture('functions.ts'),
+      'src/counts.ts': fixture('counts.ts'),
       'src/driver.ts': fixture('driver.ts'),
       'src/index.ts': "export * from './functions.js';\n",
     });

@@ -152,7 +152,9 @@ ADMIN_TOKEN="$(openssl rand -hex 24)"
 echo "$ADMIN_TOKEN,admin,admin,system:masters" >"$PKI/tokens.csv"
 chmod 600 "$PKI"/*.key "$PKI/tokens.csv"
 
-cat >"$KUBECONFIG_PATH" <<YAML
+# A kubeconfig for this cluster: file, context name, user name, bearer token.
+write_kubeconfig() {
+  cat >"$1" <<YAML
 apiVersion: v1
 kind: Config
 clusters:
@@ -161,17 +163,19 @@ clusters:
     server: https://127.0.0.1:${PORT[apiserver]}
     certificate-authority-data: $(base64 -w0 "$PKI/ca.crt")
 users:
-- name: admin
+- name: $3
   user:
-    token: $ADMIN_TOKEN
+    token: $4
 contexts:
-- name: turbolift-test
+- name: $2
   context:
     cluster: turbolift-test
-    user: admin
-current-context: turbolift-test
+    user: $3
+current-context: $2
 YAML
-chmod 600 "$KUBECONFIG_PATH"
+  chmod 600 "$1"
+}
+write_kubeconfig "$KUBECONFIG_PATH" turbolift-test admin "$ADMIN_TOKEN"
 
 # ---- process helpers ------------------------------------------------------------------------------------
 start_process() { # name command...
@@ -412,26 +416,7 @@ cluster_kubectl apply -f "$MS/objects.yaml" >"$LOGS/metrics-server-apply.log" 2>
 # Its own identity, a token of its ServiceAccount valid as long as the certificates (7 days).
 MS_TOKEN="$(cluster_kubectl -n kube-system create token metrics-server --duration=168h)" \
   || die "could not create a token for kube-system/metrics-server"
-cat >"$MS/kubeconfig" <<YAML
-apiVersion: v1
-kind: Config
-clusters:
-- name: turbolift-test
-  cluster:
-    server: https://127.0.0.1:${PORT[apiserver]}
-    certificate-authority-data: $(base64 -w0 "$PKI/ca.crt")
-users:
-- name: metrics-server
-  user:
-    token: $MS_TOKEN
-contexts:
-- name: metrics-server
-  context:
-    cluster: turbolift-test
-    user: metrics-server
-current-context: metrics-server
-YAML
-chmod 600 "$MS/kubeconfig"
+write_kubeconfig "$MS/kubeconfig" metrics-server metrics-server "$MS_TOKEN"
 # --kubelet-use-node-status-port: the kubelet listens on a free port, which the Node's status reports
 # (not 10250). --kubelet-insecure-tls: the kubelet's serving certificate is self-signed.
 # --kubelet-request-timeout must stay below 9/10 of the resolution.
