@@ -1,8 +1,8 @@
 import type { ExecutorContext } from '@nx/devkit';
+import { buildServiceImage } from '../../docker/build';
 import { DockerEngine } from '../../docker/engine';
 import { resolveProject } from '../../service/project';
 import { runExecutor } from '../run-executor';
-import { buildServiceImage } from './build-image';
 import { normalizeBuildImageOptions } from './normalize-options';
 import type { BuildImageExecutorOptions } from './schema';
 

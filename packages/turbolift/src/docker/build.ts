@@ -1,14 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { contentTag, packBuildContext, readBundleFiles, type ContextFile } from '../../docker/build-context';
-import { resolveRegistryAuth, type ResolvedAuth } from '../../docker/docker-config';
-import { renderDockerfile } from '../../docker/dockerfile';
-import { CONTENT_HASH_LABEL, DockerEngine, SERVICE_LABEL, imagesToPrune } from '../../docker/engine';
-import { ImageError } from '../../docker/errors';
-import { readImageRecordIfAny, writeImageRecord, type ImageRecord } from '../../service/image-record';
-import { assertRegistryReachable } from '../../docker/registry';
-import { staleReason } from '../../docker/record-check';
-import type { NormalizedBuildImageOptions } from './normalize-options';
+import type { NormalizedBuildImageOptions } from '../executors/build-image/normalize-options';
+import { readImageRecordIfAny, writeImageRecord, type ImageRecord } from '../service/image-record';
+import { contentTag, packBuildContext, readBundleFiles, type ContextFile } from './build-context';
+import { resolveRegistryAuth, type ResolvedAuth } from './docker-config';
+import { renderDockerfile } from './dockerfile';
+import { CONTENT_HASH_LABEL, DockerEngine, SERVICE_LABEL, imagesToPrune } from './engine';
+import { ImageError } from './errors';
+import { staleReason } from './record-check';
+import { assertRegistryReachable } from './registry';
 
 export type Log = (line: string) => void;
 
