@@ -5,7 +5,7 @@ import { readImageRecordIfAny, writeImageRecord, type ImageRecord } from '../ser
 import { contentTag, packBuildContext, readBundleFiles, type ContextFile } from './build-context';
 import { resolveRegistryAuth, type ResolvedAuth } from './docker-config';
 import { renderDockerfile } from './dockerfile';
-import { CONTENT_HASH_LABEL, DockerEngine, SERVICE_LABEL, imagesToPrune } from './engine';
+import { CONTENT_HASH_LABEL, SERVICE_LABEL, imagesToPrune, type ImageEngine } from './engine';
 import { ImageError } from './errors';
 import { staleReason } from './record-check';
 import { assertRegistryReachable } from './registry';
@@ -52,7 +52,7 @@ function sameTags(record: ImageRecord, tags: string[]): boolean {
   return JSON.stringify(record.tags ?? [record.tag]) === JSON.stringify(tags);
 }
 
-async function pruneOldImages(engine: DockerEngine, options: NormalizedBuildImageOptions, builtId: string, log: Log): Promise<void> {
+async function pruneOldImages(engine: ImageEngine, options: NormalizedBuildImageOptions, builtId: string, log: Log): Promise<void> {
   const images = await engine.listServiceImages(options.service);
   for (const image of imagesToPrune(images, options.keep, builtId)) {
     log(`removing old image ${image.repoTags[0] ?? image.id} of ${options.service} (keeping ${options.keep})`);
@@ -61,7 +61,7 @@ async function pruneOldImages(engine: DockerEngine, options: NormalizedBuildImag
 }
 
 /** Builds (or verifies) the image of one service and writes its record. */
-export async function buildServiceImage(options: NormalizedBuildImageOptions, engine: DockerEngine, log: Log): Promise<ImageRecord> {
+export async function buildServiceImage(options: NormalizedBuildImageOptions, engine: ImageEngine, log: Log): Promise<ImageRecord> {
   await engine.ping();
   const prepared = await prepareBuild(options);
   const tags = [prepared.tag, ...options.extraTags.filter((tag) => tag !== prepared.tag)];
@@ -126,7 +126,7 @@ export async function buildServiceImage(options: NormalizedBuildImageOptions, en
 /** Registries say "denied"/"unauthorized" in many ways; all of them mean the credentials did not do. */
 const REFUSAL = /unauthori[sz]ed|denied|authentication required|no basic auth credentials|insufficient_scope|forbidden/i;
 
-async function pushOrExplain(engine: DockerEngine, options: NormalizedBuildImageOptions, tag: string, credentials: ResolvedAuth | undefined): Promise<string | null> {
+async function pushOrExplain(engine: ImageEngine, options: NormalizedBuildImageOptions, tag: string, credentials: ResolvedAuth | undefined): Promise<string | null> {
   try {
     return await engine.push(options.repository, tag, credentials?.auth);
   } catch (error) {

@@ -26,6 +26,25 @@ export interface BuildRequest {
   onLine?: (line: string) => void;
 }
 
+/**
+ * What the image build (`build.ts`) and the record check (`record-check.ts`) ask of an engine, and nothing
+ * more: `DockerEngine` is the real one; a test may stand in its own to run the build's rules without Docker.
+ */
+export interface ImageEngine {
+  /** Fails with `TL_DOCKER_NO_ENGINE` when no engine answers. */
+  ping(): Promise<void>;
+  /** Builds from a context tar; returns the image id. */
+  build(request: BuildRequest): Promise<string>;
+  /** null when the engine has no such image. */
+  inspectImage(reference: string): Promise<ImageInfo | null>;
+  /** Pushes `repository:tag`; returns the registry digest. A failure is `TL_DOCKER_PUSH_FAILED` with the registry's words as `detail`. */
+  push(repository: string, tag: string, auth: RegistryAuth | undefined): Promise<string | null>;
+  /** Images the plugin built for one service (label `SERVICE_LABEL`), newest first. */
+  listServiceImages(service: string): Promise<ImageInfo[]>;
+  /** Removes an image; one already gone is not an error. */
+  removeImage(reference: string): Promise<void>;
+}
+
 /** Where an engine is expected, for messages. */
 export function describeDockerHost(env: NodeJS.ProcessEnv = process.env): string {
   return env.DOCKER_HOST || 'unix:///var/run/docker.sock';
@@ -48,7 +67,7 @@ function engineMessage(error: unknown): string {
 const CONNECTION_ERRORS = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT']);
 
 /** A thin adapter over dockerode: every method is one engine call (or one stream) plus error translation. */
-export class DockerEngine {
+export class DockerEngine implements ImageEngine {
   private constructor(
     private readonly docker: Docker,
     readonly host: string,

@@ -1,5 +1,5 @@
 import { resolveRegistryAuth, type RegistryAuth } from './docker-config';
-import { DockerEngine } from './engine';
+import { DockerEngine, type ImageEngine } from './engine';
 import { splitRepository } from './image-reference';
 import { readImageRecordIfAny, type ImageRecord } from '../service/image-record';
 import { registryManifestState } from './registry';
@@ -10,7 +10,7 @@ import { registryManifestState } from './registry';
  * fact. Only content-addressed names are checked: a rebuild from the same context gets the same tag, and a
  * digest, once pushed, keeps naming the same bytes, so a record restored after a rebuild still tells the truth.
  */
-export async function staleReason(record: ImageRecord, engine: DockerEngine, registryAuth: RegistryAuth | undefined): Promise<string | undefined> {
+export async function staleReason(record: ImageRecord, engine: ImageEngine, registryAuth: RegistryAuth | undefined): Promise<string | undefined> {
   const reference = `${record.image}:${record.tag}`;
   if (!(await engine.inspectImage(reference))) return `image ${reference} is gone from the engine, rebuilding`;
   if (!record.pushed) return undefined;
