@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { NormalizedBuildImageOptions } from '../executors/build-image/normalize-options';
 import { readImageRecordIfAny, writeImageRecord, type ImageRecord } from '../service/image-record';
+import { BUNDLE_MAIN } from '../service/paths';
 import { contentTag, packBuildContext, readBundleFiles, type ContextFile } from './build-context';
 import { resolveRegistryAuth, type ResolvedAuth } from './docker-config';
 import { renderDockerfile } from './dockerfile';
@@ -34,7 +35,7 @@ interface PreparedBuild {
 }
 
 async function prepareBuild(options: NormalizedBuildImageOptions): Promise<PreparedBuild> {
-  const mainJs = join(options.bundleDir, 'main.js');
+  const mainJs = join(options.bundleDir, BUNDLE_MAIN);
   if (!existsSync(mainJs)) {
     const shown = relative(options.workspaceRoot, mainJs) || mainJs;
     throw new ImageError('TL_BUNDLE_MISSING', `bundle ${shown} is missing: run "nx run ${options.service}:build" first`);

@@ -13,7 +13,7 @@ import type { BuildImageExecutorOptions } from './schema';
 export default async function buildImageExecutor(options: BuildImageExecutorOptions, context: ExecutorContext): Promise<{ success: boolean }> {
   return runExecutor('build-image', async () => {
     const project = resolveProject(context, 'build-image');
-    const normalized = normalizeBuildImageOptions(options, { projectName: project.name, projectRoot: project.root, workspaceRoot: project.workspaceRoot });
+    const normalized = normalizeBuildImageOptions(options, project);
     await buildServiceImage(normalized, DockerEngine.connect(), (line) => console.log(line));
     return { success: true };
   });

@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ImageError } from '../../docker/errors';
 import { isValidTag, splitRepository } from '../../docker/image-reference';
+import { servicePaths } from '../../service/paths';
+import type { ProjectRef } from '../../service/project';
 import type { BuildImageExecutorOptions } from './schema';
 
 /** Everything the build needs, resolved once: absolute paths, defaults applied, nothing optional left to guess. */
@@ -26,12 +28,8 @@ export interface NormalizedBuildImageOptions {
   port: number;
 }
 
-export interface ProjectFacts {
-  projectName: string;
-  projectRoot: string;
-  workspaceRoot: string;
-  nodeVersion?: string;
-}
+/** The project the image is for; `nodeVersion` (default: the running Node) picks the default base image. */
+export type BuildImageProject = ProjectRef & { nodeVersion?: string };
 
 /** `@acme/compress-all-service` → `acme/compress-all-service`: a valid repository path. */
 export function repositoryName(projectName: string): string {
@@ -42,10 +40,11 @@ export function repositoryName(projectName: string): string {
     .replace(/^[-._/]+|[-._/]+$/g, '');
 }
 
-export function normalizeBuildImageOptions(options: BuildImageExecutorOptions, facts: ProjectFacts): NormalizedBuildImageOptions {
-  const { projectName, projectRoot, workspaceRoot } = facts;
+export function normalizeBuildImageOptions(options: BuildImageExecutorOptions, project: BuildImageProject): NormalizedBuildImageOptions {
+  const { name: projectName, root: projectRoot, workspaceRoot } = project;
   const fromRoot = (path: string) => (isAbsolute(path) ? path : resolve(workspaceRoot, path));
-  const nodeMajor = (facts.nodeVersion ?? process.versions.node).replace(/^v/, '').split('.')[0];
+  const nodeMajor = (project.nodeVersion ?? process.versions.node).replace(/^v/, '').split('.')[0];
+  const paths = servicePaths(projectRoot, options.bundleDir);
 
   const registry = options.registry?.replace(/^https?:\/\//, '').replace(/\/+$/, '') || undefined;
   const repository = options.repository ?? (registry ? `${registry}/${repositoryName(projectName)}` : repositoryName(projectName));
@@ -79,8 +78,8 @@ export function normalizeBuildImageOptions(options: BuildImageExecutorOptions, f
     service: projectName,
     projectRoot,
     workspaceRoot,
-    bundleDir: fromRoot(options.bundleDir ?? join('dist', projectRoot, 'bundle')),
-    recordFile: join(workspaceRoot, 'dist', projectRoot, 'image.json'),
+    bundleDir: fromRoot(paths.bundleDir),
+    recordFile: join(workspaceRoot, paths.imageRecord),
     repository,
     registry: registry ?? repositoryRegistry,
     push,
