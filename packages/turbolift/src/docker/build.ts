@@ -4,12 +4,12 @@ import type { NormalizedBuildImageOptions } from '../executors/build-image/norma
 import { readImageRecordIfAny, writeImageRecord, type ImageRecord } from '../service/image-record';
 import { BUNDLE_MAIN } from '../service/paths';
 import { contentTag, packBuildContext, readBundleFiles, type ContextFile } from './build-context';
-import { resolveRegistryAuth, type ResolvedAuth } from './docker-config';
+import type { ResolvedAuth } from './docker-config';
 import { renderDockerfile } from './dockerfile';
 import { CONTENT_HASH_LABEL, SERVICE_LABEL, imagesToPrune, type ImageEngine } from './engine';
 import { ImageError } from './errors';
 import { staleReason } from './record-check';
-import { assertRegistryReachable } from './registry';
+import { dockerRegistry, type RegistryClient } from './registry';
 
 export type Log = (line: string) => void;
 
@@ -62,7 +62,12 @@ async function pruneOldImages(engine: ImageEngine, options: NormalizedBuildImage
 }
 
 /** Builds (or verifies) the image of one service and writes its record. */
-export async function buildServiceImage(options: NormalizedBuildImageOptions, engine: ImageEngine, log: Log): Promise<ImageRecord> {
+export async function buildServiceImage(
+  options: NormalizedBuildImageOptions,
+  engine: ImageEngine,
+  log: Log,
+  registryClient: RegistryClient = dockerRegistry,
+): Promise<ImageRecord> {
   await engine.ping();
   const prepared = await prepareBuild(options);
   const tags = [prepared.tag, ...options.extraTags.filter((tag) => tag !== prepared.tag)];
@@ -70,15 +75,15 @@ export async function buildServiceImage(options: NormalizedBuildImageOptions, en
 
   let credentials: ResolvedAuth | undefined;
   if (options.push && options.registry) {
-    await assertRegistryReachable(options.registry);
-    credentials = resolveRegistryAuth(options.registry);
+    await registryClient.assertReachable(options.registry);
+    credentials = registryClient.credentials(options.registry);
     if (credentials.note) log(credentials.note);
   }
   const auth = credentials?.auth;
 
   const previous = readImageRecordIfAny(options.recordFile);
   if (previous && previous.image === options.repository && previous.tag === prepared.tag && sameTags(previous, tags) && previous.pushed === options.push) {
-    const reason = await staleReason(previous, engine, auth);
+    const reason = await staleReason(previous, engine, auth, registryClient);
     if (!reason) {
       log(`image ${reference} is up to date (verified in the engine${previous.pushed ? ' and the registry' : ''})`);
       return previous;

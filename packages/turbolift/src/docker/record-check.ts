@@ -2,7 +2,7 @@ import { resolveRegistryAuth, type RegistryAuth } from './docker-config';
 import { DockerEngine, type ImageEngine } from './engine';
 import { splitRepository } from './image-reference';
 import { readImageRecordIfAny, type ImageRecord } from '../service/image-record';
-import { registryManifestState } from './registry';
+import { dockerRegistry, type RegistryClient } from './registry';
 
 /**
  * Why a previous record cannot be trusted, or undefined when the image it names is really there: its content
@@ -10,13 +10,18 @@ import { registryManifestState } from './registry';
  * fact. Only content-addressed names are checked: a rebuild from the same context gets the same tag, and a
  * digest, once pushed, keeps naming the same bytes, so a record restored after a rebuild still tells the truth.
  */
-export async function staleReason(record: ImageRecord, engine: ImageEngine, registryAuth: RegistryAuth | undefined): Promise<string | undefined> {
+export async function staleReason(
+  record: ImageRecord,
+  engine: ImageEngine,
+  registryAuth: RegistryAuth | undefined,
+  registryClient: Pick<RegistryClient, 'manifestState'> = dockerRegistry,
+): Promise<string | undefined> {
   const reference = `${record.image}:${record.tag}`;
   if (!(await engine.inspectImage(reference))) return `image ${reference} is gone from the engine, rebuilding`;
   if (!record.pushed) return undefined;
   const { registry, path } = splitRepository(record.image);
   if (!registry) return undefined;
-  const remote = await registryManifestState(registry, path, record.digest ?? record.tag, registryAuth);
+  const remote = await registryClient.manifestState(registry, path, record.digest ?? record.tag, registryAuth);
   if (remote.state === 'absent') return `image ${record.image}@${record.digest ?? record.tag} is gone from the registry ${registry}, rebuilding`;
   if (remote.state === 'unverifiable') return `cannot check ${reference} in the registry ${registry}, rebuilding and pushing`;
   return undefined;

@@ -1,5 +1,5 @@
 import { request } from 'undici';
-import type { RegistryAuth } from './docker-config';
+import { resolveRegistryAuth, type RegistryAuth, type ResolvedAuth } from './docker-config';
 import { ImageError } from './errors';
 import { registryBaseUrl } from './image-reference';
 
@@ -71,3 +71,20 @@ export async function registryManifestState(registry: string, path: string, tag:
     throw unreachable(registry, error);
   }
 }
+
+/**
+ * What the image build asks of a registry: does it answer, which credentials push to it, does it still hold
+ * a manifest. `dockerRegistry` is the real one; a test may stand in its own to run the build's rules alone.
+ */
+export interface RegistryClient {
+  assertReachable(registry: string): Promise<void>;
+  credentials(registry: string): ResolvedAuth;
+  manifestState(registry: string, path: string, reference: string, auth?: RegistryAuth): Promise<ManifestState>;
+}
+
+/** HTTP to the registry, and credentials as the docker CLI finds them (read at each call: `DOCKER_CONFIG` may change). */
+export const dockerRegistry: RegistryClient = {
+  assertReachable: assertRegistryReachable,
+  credentials: (registry) => resolveRegistryAuth(registry),
+  manifestState: registryManifestState,
+};
