@@ -4,7 +4,7 @@ import type { ExecutorContext } from '@nx/devkit';
 import type { ChildProcess } from 'node:child_process';
 import { MARKER_FILE, MarkerError, parseServiceMarkerText, type ServiceMarker } from '../../service/marker';
 import { endpointsFilePath, registerEndpoint, unregisterEndpoint } from './endpoints-file';
-import { ServeError, assertPortFree, startServiceProcess, stopServiceProcess, waitUntilReady } from './local-service';
+import { ServeError, assertPortFree, startServiceProcess, stopServiceProcess, waitUntilReady } from '../../local/service-process';
 import { normalizeServeOptions, type NormalizedServeOptions } from './normalize-options';
 import type { ServeExecutorOptions } from './schema';
 

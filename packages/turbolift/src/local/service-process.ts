@@ -5,16 +5,22 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
-import { READY_PATH } from '../../service/runtime-settings';
+import { TurboliftError } from '../errors';
+import { READY_PATH } from '../service/runtime-settings';
 
-export class ServeError extends Error {
-  override readonly name = 'ServeError';
-  constructor(
-    readonly code: 'TL_PORT_IN_USE' | 'TL_BUNDLE_MISSING' | 'TL_SERVICE_EXITED' | 'TL_NOT_READY',
-    message: string,
-  ) {
-    super(message);
+export type ServeErrorCode = 'TL_PORT_IN_USE' | 'TL_BUNDLE_MISSING' | 'TL_SERVICE_EXITED' | 'TL_NOT_READY';
+
+/** A local service that cannot be started or did not come up. */
+export class ServeError extends TurboliftError<ServeErrorCode> {
+  override name = 'ServeError';
+  constructor(code: ServeErrorCode, message: string) {
+    super(code, message);
   }
+}
+
+/** How a process ended, as the one-line messages say it: `exit code 3`, `signal SIGKILL`. */
+export function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
+  return signal ? `signal ${signal}` : `exit code ${code}`;
 }
 
 /** Resolves when nothing listens on host:port (binding it briefly), rejects with the errno code otherwise. */
@@ -52,7 +58,7 @@ function readyStatus(url: string, timeoutMs: number): Promise<number | undefined
 export async function waitUntilReady(baseUrl: string, child: ChildProcess, timeoutMs: number): Promise<void> {
   const exited = new Promise<never>((_, reject) => {
     const fail = (code: number | null, signal: NodeJS.Signals | null) =>
-      reject(new ServeError('TL_SERVICE_EXITED', `exited before it was ready (${signal ? `signal ${signal}` : `exit code ${code}`})`));
+      reject(new ServeError('TL_SERVICE_EXITED', `exited before it was ready (${describeExit(code, signal)})`));
     if (child.exitCode !== null || child.signalCode !== null) fail(child.exitCode, child.signalCode);
     child.once('exit', fail);
   });
