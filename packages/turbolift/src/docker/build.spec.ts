@@ -138,6 +138,13 @@ async function build(root: string, engine: FakeEngine, options: BuildImageExecut
   return { ...outcome, lines, recordFile: normalized.recordFile };
 }
 
+/** A build that must succeed: its failure fails the test with the build's own error. */
+async function buildOk(root: string, engine: FakeEngine, options: BuildImageExecutorOptions = {}, registry?: RegistryClient) {
+  const { record, error, lines, recordFile } = await build(root, engine, options, registry);
+  if (!record) throw error;
+  return { record, lines, recordFile };
+}
+
 const readRecord = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as ImageRecord;
 const builds = (engine: FakeEngine) => engine.calls.filter((call) => call.startsWith('build '));
 
@@ -145,15 +152,13 @@ describe('buildServiceImage: trusting a previous record', () => {
   it('a record naming this content tag, whose image the engine has, is returned without a build', async () => {
     const root = workspace();
     const engine = new FakeEngine();
-    const first = await build(root, engine);
-    expect(first.error).toBeUndefined();
+    const first = await buildOk(root, engine);
     expect(builds(engine)).toHaveLength(1);
-    const record = first.record!;
+    const record = first.record;
     expect(readRecord(first.recordFile)).toEqual(record);
 
     engine.calls.length = 0;
-    const again = await build(root, engine);
-    expect(again.error).toBeUndefined();
+    const again = await buildOk(root, engine);
     expect(again.record).toEqual(record);
     expect(engine.calls).toEqual(['ping', `inspect acme/greet-service:${record.tag}`]);
     expect(again.lines).toEqual([`image acme/greet-service:${record.tag} is up to date (verified in the engine)`]);
@@ -164,31 +169,29 @@ describe('buildServiceImage: trusting a previous record', () => {
     const engine = new FakeEngine();
     const auth = { username: 'dev', password: 'pw', serveraddress: REGISTRY };
     const registry = fakeRegistry('auths in /home/dev/.docker/config.json', auth);
-    const first = await build(root, engine, { registry: REGISTRY }, registry);
-    expect(first.error).toBeUndefined();
+    const first = await buildOk(root, engine, { registry: REGISTRY }, registry);
     expect(first.record).toMatchObject({ pushed: true, digest: `sha256:${'d'.repeat(64)}` });
     expect(engine.pushAuths).toEqual([auth]);
 
     engine.calls.length = 0;
-    const again = await build(root, engine, { registry: REGISTRY }, registry);
+    const again = await buildOk(root, engine, { registry: REGISTRY }, registry);
     expect(again.record).toEqual(first.record);
     expect(builds(engine)).toEqual([]);
-    expect(again.lines).toEqual([`image ${REGISTRY}/acme/greet-service:${first.record!.tag} is up to date (verified in the engine and the registry)`]);
+    expect(again.lines).toEqual([`image ${REGISTRY}/acme/greet-service:${first.record.tag} is up to date (verified in the engine and the registry)`]);
     expect(registry.reached).toEqual([REGISTRY, REGISTRY]);
   });
 
   it('a record whose image is gone from the engine is rebuilt, and says so', async () => {
     const root = workspace();
     const engine = new FakeEngine();
-    const first = await build(root, engine);
-    const reference = `acme/greet-service:${first.record!.tag}`;
+    const first = await buildOk(root, engine);
+    const reference = `acme/greet-service:${first.record.tag}`;
     engine.forget(reference);
 
-    const again = await build(root, engine);
-    expect(again.error).toBeUndefined();
+    const again = await buildOk(root, engine);
     expect(again.lines.slice(0, 2)).toEqual([`image ${reference} is gone from the engine, rebuilding`, `building ${reference}`]);
     expect(builds(engine)).toEqual([`build ${reference}`, `build ${reference}`]);
-    expect(again.record!.tag).toBe(first.record!.tag);
+    expect(again.record.tag).toBe(first.record.tag);
     expect(await engine.inspectImage(reference)).not.toBeNull();
     expect(readRecord(again.recordFile)).toEqual(again.record);
   });
@@ -196,10 +199,10 @@ describe('buildServiceImage: trusting a previous record', () => {
   it('a changed bundle gets a new content tag and a build', async () => {
     const root = workspace();
     const engine = new FakeEngine();
-    const first = await build(root, engine);
+    const first = await buildOk(root, engine);
     writeBundle(root, 'hello again');
-    const second = await build(root, engine);
-    expect(second.record!.tag).not.toBe(first.record!.tag);
+    const second = await buildOk(root, engine);
+    expect(second.record.tag).not.toBe(first.record.tag);
     expect(builds(engine)).toHaveLength(2);
   });
 });
@@ -252,8 +255,8 @@ describe('buildServiceImage: pruning', () => {
     const engine = new FakeEngine();
     const [oldest, older, old] = [engine.seed(10), engine.seed(20), engine.seed(30)];
     const other = engine.seed(5, '@acme/other-service');
-    const { record, lines } = await build(root, engine, { keep: 2 });
-    const built = (await engine.inspectImage(`acme/greet-service:${record!.tag}`))!.id;
+    const { record, lines } = await buildOk(root, engine, { keep: 2 });
+    const built = (await engine.inspectImage(`acme/greet-service:${record.tag}`))?.id;
     expect(removed(engine)).toEqual([older, oldest]);
     expect(engine.images.map((image) => image.id).sort()).toEqual([old, other, built].sort());
     expect(lines).toContain(`removing old image acme/greet-service:old-20 of ${SERVICE} (keeping 2)`);
@@ -265,10 +268,10 @@ describe('buildServiceImage: pruning', () => {
     const engine = new FakeEngine();
     const [oldest, older, old] = [engine.seed(10), engine.seed(20), engine.seed(30)];
     engine.reuseImageId = oldest;
-    const { record } = await build(root, engine, { keep: 1 });
+    const { record } = await buildOk(root, engine, { keep: 1 });
     expect(removed(engine)).toEqual([old, older]);
     expect(engine.images.map((image) => image.id)).toEqual([oldest]);
-    expect(engine.images[0].repoTags).toContain(`acme/greet-service:${record!.tag}`);
+    expect(engine.images[0].repoTags).toContain(`acme/greet-service:${record.tag}`);
   });
 });
 
