@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
+import { TurboliftError } from '../../errors';
+import { servicePaths } from '../../service/paths';
 import { normalizeServeOptions } from './normalize-options';
 
-const project = { projectName: 'svc', projectRoot: 'apps/svc', workspaceRoot: '/ws', marker: { function: 'compressAll', main: 'src/main.ts', port: 4310 } };
+const project = {
+  name: 'svc',
+  root: 'apps/svc',
+  workspaceRoot: '/ws',
+  marker: { function: 'compressAll', main: 'src/main.ts', port: 4310 },
+  paths: servicePaths('apps/svc'),
+};
 
 describe('serve options', () => {
   it('serves the bundle on loopback at the marker port, functions run in process', () => {
@@ -24,8 +32,12 @@ describe('serve options', () => {
 
   it('refuses bad worker pool options, naming the option and the value', () => {
     expect(() => normalizeServeOptions({ workers: -2 }, project)).toThrow('serve options of svc: workers must be a whole number from 0 to 1024, got -2');
-    expect(() => normalizeServeOptions({ callTimeoutMs: 0.5 }, project)).toThrow('serve options of svc: callTimeoutMs must be a whole number from 0 to 2147483647, got 0.5');
-    expect(() => normalizeServeOptions({ maxQueue: -1 }, project)).toThrow('serve options of svc: maxQueue must be a whole number from 0 to 9007199254740991, got -1');
+    expect(() => normalizeServeOptions({ callTimeoutMs: 0.5 }, project)).toThrow(
+      'serve options of svc: callTimeoutMs must be a whole number from 0 to 2147483647, got 0.5',
+    );
+    expect(() => normalizeServeOptions({ maxQueue: -1 }, project)).toThrow(
+      'serve options of svc: maxQueue must be a whole number from 0 to 9007199254740991, got -1',
+    );
   });
 
   it('lets the option override the marker port, and refuses a bad one', () => {
@@ -33,7 +45,29 @@ describe('serve options', () => {
     expect(() => normalizeServeOptions({ port: 70000 }, project)).toThrow('serve options of svc: port must be a whole number from 1 to 65535, got 70000');
   });
 
+  it('refuses options out of range as TL_BAD_OPTIONS', () => {
+    expect(thrown(() => normalizeServeOptions({ port: 0 }, project))).toMatchObject({
+      code: 'TL_BAD_OPTIONS',
+      message: 'serve options of svc: port must be a whole number from 1 to 65535, got 0',
+    });
+  });
+
+  it('runs the bundle in bundleDir when set', () => {
+    expect(normalizeServeOptions({ bundleDir: 'out/svc' }, project).mainJs).toBe('/ws/out/svc/main.js');
+  });
+
   it('refuses a project without turbolift.json', () => {
-    expect(() => normalizeServeOptions({}, { ...project, marker: undefined })).toThrow('serve options of svc: apps/svc/turbolift.json is missing: serve runs lifted services only');
+    const error = thrown(() => normalizeServeOptions({}, { ...project, marker: undefined }));
+    expect(error).toMatchObject({ code: 'TL_NOT_A_SERVICE', message: 'apps/svc/turbolift.json is missing: serve runs lifted services only' });
   });
 });
+
+function thrown(run: () => unknown): TurboliftError {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(TurboliftError);
+    return error as TurboliftError;
+  }
+  throw new Error('expected a TurboliftError');
+}

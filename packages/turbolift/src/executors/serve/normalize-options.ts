@@ -1,39 +1,24 @@
-// Pure: the executor's options, checked and defaulted once.
+// Pure: the executor's options, checked and defaulted once, as the spec of a local service session.
 import { join } from 'node:path';
+import { TurboliftError } from '../../errors';
+import type { LocalServiceSpec } from '../../local/serve-session';
+import { DEFAULT_SERVICE_PORT, MARKER_FILE } from '../../service/marker';
+import { servicePaths } from '../../service/paths';
+import { requireMarker, type ServiceProject } from '../../service/project';
 import { SERVICE_ENV, checkWorkerPoolSettings, workerPoolEnv } from '../../service/runtime-settings';
-import { DEFAULT_SERVICE_PORT, type ServiceMarker } from '../../service/marker';
 import type { ServeExecutorOptions } from './schema';
 
 export const SERVE_HOST = '127.0.0.1';
 
-export interface ServeProject {
-  projectName: string;
-  projectRoot: string;
-  workspaceRoot: string;
-  marker?: ServiceMarker;
-}
+export type NormalizedServeOptions = LocalServiceSpec;
 
-export interface NormalizedServeOptions {
-  projectName: string;
-  /** Key in the endpoints file: the lifted function's name. */
-  functionName: string;
-  host: string;
-  port: number;
-  baseUrl: string;
-  mainJs: string;
-  workspaceRoot: string;
-  readyTimeoutMs: number;
-  drainMs: number;
-  /** Environment of the service on top of the executor's own. */
-  env: Record<string, string>;
-}
-
-export function normalizeServeOptions(options: ServeExecutorOptions, project: ServeProject): NormalizedServeOptions {
+/** Refuses a project without turbolift.json (`TL_NOT_A_SERVICE`) and options out of range (`TL_BAD_OPTIONS`). */
+export function normalizeServeOptions(options: ServeExecutorOptions, project: ServiceProject): NormalizedServeOptions {
   const fail = (message: string): never => {
-    throw new Error(`serve options of ${project.projectName}: ${message}`);
+    throw new TurboliftError('TL_BAD_OPTIONS', `serve options of ${project.name}: ${message}`);
   };
-  if (!project.marker) fail(`${join(project.projectRoot, 'turbolift.json')} is missing: serve runs lifted services only`);
-  const port = options.port ?? project.marker?.port ?? DEFAULT_SERVICE_PORT;
+  const marker = requireMarker(project, 'serve');
+  const port = options.port ?? marker.port ?? DEFAULT_SERVICE_PORT;
   if (!Number.isInteger(port) || port < 1 || port > 65535) fail(`port must be a whole number from 1 to 65535, got ${port}`);
   const drainMs = options.drainMs ?? 1000;
   // Unset pool options are left out, so the runtime's defaults (one worker per CPU of this machine) apply.
@@ -43,13 +28,14 @@ export function normalizeServeOptions(options: ServeExecutorOptions, project: Se
   );
   const baseUrl = `http://${SERVE_HOST}:${port}`;
   return {
-    projectName: project.projectName,
-    functionName: project.marker!.function,
+    projectName: project.name,
+    functionName: marker.function,
     host: SERVE_HOST,
     port,
     baseUrl,
-    mainJs: join(project.workspaceRoot, options.bundleDir ?? join('dist', project.projectRoot, 'bundle'), 'main.js'),
+    mainJs: join(project.workspaceRoot, servicePaths(project.root, options.bundleDir).mainJs),
     workspaceRoot: project.workspaceRoot,
+    markerFile: join(project.root, MARKER_FILE),
     readyTimeoutMs: (options.readyTimeoutSeconds ?? 30) * 1000,
     drainMs,
     env: {

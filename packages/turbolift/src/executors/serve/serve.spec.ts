@@ -6,15 +6,17 @@ import { join } from 'node:path';
 import { buildSync } from 'esbuild';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ExecutorContext } from '@nx/devkit';
-import { registerEndpoint, unregisterEndpoint } from './endpoints-file';
-import serveExecutor from './executor';
+import { registerServiceEndpoint, unregisterServiceEndpoint } from '../../service/endpoints';
+import serveExecutor, { type ServeResult } from './executor';
 import { freePort } from '../../../../../tools/test-support/free-port';
 
 /** A stand-in service bundle: real HTTP, the runtime's probe and env contract, nothing else. */
 const fakeService = `
 const http = require('node:http');
 const server = http.createServer((req, res) => {
-  if (req.url === '/readyz') { res.writeHead(200); return res.end('ok'); }
+  if (req.url === '/readyz') { res.writeHead(Number(process.env.FAKE_READY_STATUS || 200)); return res.end('ok'); }
+  if (req.url === '/pid') return res.end(String(process.pid));
+  if (req.url === '/exit') return res.end('', () => process.exit(7));
   res.writeHead(200, { 'content-type': 'application/json' });
   const { TURBOLIFT_MODE: mode, HOST: host, TURBOLIFT_WORKERS: workers, TURBOLIFT_CALL_TIMEOUT_MS: callTimeoutMs, TURBOLIFT_MAX_QUEUE: maxQueue } = process.env;
   res.end(JSON.stringify({ mode, host, workers, callTimeoutMs, maxQueue }));
@@ -23,6 +25,26 @@ server.listen(Number(process.env.PORT), process.env.HOST);
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
 `;
 
+/** Whether a process with this pid still exists. */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/** Runs serve to its end, which must be a failure after no success: returns the one line it printed. */
+async function failureLine(run: AsyncGenerator<ServeResult>): Promise<string> {
+  const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+  const first = await run.next();
+  expect(errors).toHaveBeenCalledTimes(1);
+  const line = String(errors.mock.calls[0][0]);
+  expect(first.value).toEqual({ success: false, reason: line.replace(/^serve: /, '') });
+  expect((await run.next()).done).toBe(true);
+  return line;
+}
 
 describe('serve', () => {
   let root: string | undefined;
@@ -79,12 +101,10 @@ describe('serve', () => {
 
   it('refuses a port in use with one line naming the port and the project', async () => {
     const { ws, port, context } = await serviceWorkspace();
-    blocker = createServer().listen(port, '127.0.0.1');
-    await new Promise((resolve) => blocker!.once('listening', resolve));
-    const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
-    const run = serveExecutor({}, context);
-    expect((await run.next()).value).toEqual({ success: false });
-    expect(errors).toHaveBeenCalledWith(
+    const holder = createServer().listen(port, '127.0.0.1');
+    blocker = holder;
+    await new Promise((resolve) => holder.once('listening', resolve));
+    expect(await failureLine(serveExecutor({}, context))).toBe(
       `serve: port ${port} on 127.0.0.1 is already in use, so svc cannot listen there; stop what holds it or change "port" in apps/svc/turbolift.json`,
     );
     expect(existsSync(join(ws, '.turbolift/endpoints.json'))).toBe(false);
@@ -93,9 +113,61 @@ describe('serve', () => {
   it('says which bundle is missing', async () => {
     const { ws, context } = await serviceWorkspace();
     rmSync(join(ws, 'dist'), { recursive: true });
+    expect(await failureLine(serveExecutor({}, context))).toBe('serve: dist/apps/svc/bundle/main.js is missing: run "nx run svc:build" first');
+  });
+
+  it('says so when the service exits before it is ready, with its exit code', async () => {
+    const { ws, port, context } = await serviceWorkspace();
+    writeFileSync(join(ws, 'dist/apps/svc/bundle/main.js'), 'process.exit(3);\n');
+    expect(await failureLine(serveExecutor({}, context))).toBe(`serve: svc on http://127.0.0.1:${port} exited before it was ready (exit code 3)`);
+    expect(existsSync(join(ws, '.turbolift/endpoints.json'))).toBe(false);
+  });
+
+  it('gives up on a service that does not get ready in time, and stops it', async () => {
+    const { ws, port, context } = await serviceWorkspace();
+    const run = serveExecutor({ readyTimeoutSeconds: 1, env: { FAKE_READY_STATUS: '503' } }, context);
+    // On a busy machine the deadline may pass before the service listens: then it never answered at all.
+    expect(await failureLine(run)).toMatch(
+      new RegExp(`^serve: svc on http://127.0.0.1:${port} http://127.0.0.1:${port}/readyz did not answer 200 within 1s \\(last: (503|no answer)\\)$`),
+    );
+    await expect(fetch(`http://127.0.0.1:${port}/pid`)).rejects.toThrow();
+    expect(existsSync(join(ws, '.turbolift/endpoints.json'))).toBe(false);
+  });
+
+  it('refuses a project without turbolift.json', async () => {
+    const { ws, context } = await serviceWorkspace();
+    rmSync(join(ws, 'apps/svc/turbolift.json'));
+    expect(await failureLine(serveExecutor({}, context))).toBe('serve: apps/svc/turbolift.json is missing: serve runs lifted services only');
+  });
+
+  it('refuses to run without a project, and options out of range', async () => {
+    const { context } = await serviceWorkspace();
+    expect(await failureLine(serveExecutor({}, { ...context, projectName: undefined }))).toBe('serve: serve must run as a target of a project');
+    vi.restoreAllMocks();
+    expect(await failureLine(serveExecutor({ port: 0 }, context))).toBe('serve: serve options of svc: port must be a whole number from 1 to 65535, got 0');
+  });
+
+  it('on stop ends the service process and removes its entry', async () => {
+    const { ws, port, context } = await serviceWorkspace();
+    const run = serveExecutor({}, context);
+    expect((await run.next()).value).toEqual({ success: true, baseUrl: `http://127.0.0.1:${port}` });
+    const pid = Number(await fetch(`http://127.0.0.1:${port}/pid`).then((res) => res.text()));
+    expect(isAlive(pid)).toBe(true);
+    await run.return(undefined);
+    expect(isAlive(pid)).toBe(false);
+    expect(endpointsOf(ws)).toEqual({});
+  });
+
+  it('reports a service that exits after it was ready, and removes its entry', async () => {
+    const { ws, port, context } = await serviceWorkspace();
+    const run = serveExecutor({}, context);
+    expect((await run.next()).value).toEqual({ success: true, baseUrl: `http://127.0.0.1:${port}` });
     const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
-    expect((await serveExecutor({}, context).next()).value).toEqual({ success: false });
-    expect(errors).toHaveBeenCalledWith('serve: dist/apps/svc/bundle/main.js is missing: run "nx run svc:build" first');
+    await fetch(`http://127.0.0.1:${port}/exit`);
+    expect((await run.next()).value).toEqual({ success: false });
+    expect(errors).toHaveBeenCalledWith('serve: svc stopped (exit code 7)');
+    expect(endpointsOf(ws)).toEqual({});
+    expect((await run.next()).done).toBe(true);
   });
 });
 
@@ -106,18 +178,29 @@ describe('endpoints file under concurrent serves', () => {
   });
 
   it('keeps every registration when many processes register at once', async () => {
-    root = mkdtempSync(join(tmpdir(), 'turbolift-endpoints-'));
-    const script = join(root, 'register.cjs');
+    const ws = mkdtempSync(join(tmpdir(), 'turbolift-endpoints-'));
+    root = ws;
+    const script = join(ws, 'register.cjs');
     // The module as compiled code, run by separate processes as separate serve tasks would.
-    buildSync({ entryPoints: [join(__dirname, 'endpoints-file.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: join(root, 'endpoints-file.cjs'), logLevel: 'error' });
-    writeFileSync(script, "const { registerEndpoint } = require('./endpoints-file.cjs');\nregisterEndpoint(process.argv[2], process.argv[3], process.argv[4]);\n");
-    const file = join(root, '.turbolift/endpoints.json');
+    buildSync({
+      entryPoints: [join(__dirname, '../../service/endpoints.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      outfile: join(ws, 'endpoints.cjs'),
+      logLevel: 'error',
+    });
+    writeFileSync(
+      script,
+      "const { registerServiceEndpoint } = require('./endpoints.cjs');\nregisterServiceEndpoint(process.argv[2], process.argv[3], process.argv[4]);\n",
+    );
+    const file = join(ws, '.turbolift/endpoints.json');
     const names = Array.from({ length: 12 }, (_, i) => `fn${i}`);
     await Promise.all(
       names.map(
         (name, i) =>
           new Promise<void>((resolve, reject) =>
-            spawn(process.execPath, [script, file, name, `http://127.0.0.1:${5000 + i}`], { stdio: 'inherit' }).once('exit', (code) =>
+            spawn(process.execPath, [script, ws, name, `http://127.0.0.1:${5000 + i}`], { stdio: 'inherit' }).once('exit', (code) =>
               code === 0 ? resolve() : reject(new Error(`register ${name} exited ${code}`)),
             ),
           ),
@@ -125,9 +208,14 @@ describe('endpoints file under concurrent serves', () => {
     );
     const endpoints = JSON.parse(readFileSync(file, 'utf8')).endpoints;
     expect(Object.keys(endpoints).sort()).toEqual([...names].sort());
-    unregisterEndpoint(file, 'fn0', 'http://127.0.0.1:5000');
-    registerEndpoint(file, 'extra', 'http://127.0.0.1:6000');
+    unregisterServiceEndpoint({ file, fn: 'fn0', url: 'http://127.0.0.1:5000' });
+    registerServiceEndpoint(ws, 'extra', 'http://127.0.0.1:6000');
     expect(Object.keys(JSON.parse(readFileSync(file, 'utf8')).endpoints)).toHaveLength(12);
-    expect(execFileSync('ls', ['-A', join(root, '.turbolift')], { encoding: 'utf8' }).split('\n').filter(Boolean).sort()).toEqual(['.gitignore', 'endpoints.json']);
+    expect(
+      execFileSync('ls', ['-A', join(ws, '.turbolift')], { encoding: 'utf8' })
+        .split('\n')
+        .filter(Boolean)
+        .sort(),
+    ).toEqual(['.gitignore', 'endpoints.json']);
   });
 });

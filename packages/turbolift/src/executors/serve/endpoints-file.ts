@@ -1,2 +1,0 @@
-export { registerEndpoint, unregisterEndpoint } from '@turbolift/runtime';
-export { endpointsFilePath } from '../../service/paths';
