@@ -1,6 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import type { NormalizedBuildImageOptions } from '../executors/build-image/normalize-options';
 import { readImageRecordIfAny, writeImageRecord, type ImageRecord } from '../service/image-record';
 import { BUNDLE_MAIN } from '../service/paths';
 import { contentTag, packBuildContext, readBundleFiles, type ContextFile } from './build-context';
@@ -12,6 +11,28 @@ import { staleReason } from './record-check';
 import { dockerRegistry, type RegistryClient } from './registry';
 
 export type Log = (line: string) => void;
+
+/** Everything the build needs, resolved once: absolute paths, defaults applied, nothing optional left to guess. */
+export interface NormalizedBuildImageOptions {
+  service: string;
+  projectRoot: string;
+  workspaceRoot: string;
+  bundleDir: string;
+  recordFile: string;
+  repository: string;
+  /** Registry host[:port] the repository lives in, if any. */
+  registry?: string;
+  push: boolean;
+  baseImage: string;
+  extraTags: string[];
+  keep: number;
+  /** Source maps go into the image only when asked: they are often larger than the code. */
+  sourceMaps: boolean;
+  /** A user's Dockerfile (absolute path), or undefined to render one. */
+  dockerfile?: string;
+  labels: Record<string, string>;
+  port: number;
+}
 
 /** Does the bundle's package.json list packages that must be installed in the image? */
 export function bundleHasExternals(bundleDir: string): boolean {

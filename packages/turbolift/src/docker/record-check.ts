@@ -30,7 +30,7 @@ export async function staleReason(
 /**
  * One line for Nx to hash before it trusts a cached build-image result (a `runtime` input of the
  * inferred target): `consistent` while the record on disk names an image that is really there, and the
- * reason otherwise, so a record whose image was removed is a cache miss and the executor rebuilds.
+ * reason otherwise, so a record whose image was removed is a cache miss and the executor rebuilds, every time.
  * No record yet is `consistent` too: a first build must not make the second run a miss.
  */
 export async function recordConsistency(recordFile: string): Promise<string> {
@@ -39,8 +39,11 @@ export async function recordConsistency(recordFile: string): Promise<string> {
   try {
     const { registry } = splitRepository(record.image);
     const auth = record.pushed && registry ? resolveRegistryAuth(registry).auth : undefined;
-    return (await staleReason(record, DockerEngine.connect(), auth)) ?? 'consistent';
+    const reason = await staleReason(record, DockerEngine.connect(), auth);
+    // Each inconsistent check hashes differently: the same reason twice (an image removed, rebuilt, removed
+    // again) must not match the cache entry the first rebuild left.
+    return reason ? `${reason} (checked ${new Date().toISOString()})` : 'consistent';
   } catch (error) {
-    return `unverifiable: ${(error as Error).message}`;
+    return `unverifiable: ${(error as Error).message} (checked ${new Date().toISOString()})`;
   }
 }

@@ -1,32 +1,13 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
+import type { NormalizedBuildImageOptions } from '../../docker/build';
 import { ImageError } from '../../docker/errors';
 import { isValidTag, splitRepository } from '../../docker/image-reference';
 import { servicePaths } from '../../service/paths';
 import type { ProjectRef } from '../../service/project';
 import type { BuildImageExecutorOptions } from './schema';
 
-/** Everything the build needs, resolved once: absolute paths, defaults applied, nothing optional left to guess. */
-export interface NormalizedBuildImageOptions {
-  service: string;
-  projectRoot: string;
-  workspaceRoot: string;
-  bundleDir: string;
-  recordFile: string;
-  repository: string;
-  /** Registry host[:port] the repository lives in, if any. */
-  registry?: string;
-  push: boolean;
-  baseImage: string;
-  extraTags: string[];
-  keep: number;
-  /** Source maps go into the image only when asked: they are often larger than the code. */
-  sourceMaps: boolean;
-  /** A user's Dockerfile (absolute path), or undefined to render one. */
-  dockerfile?: string;
-  labels: Record<string, string>;
-  port: number;
-}
+export type { NormalizedBuildImageOptions };
 
 /** The project the image is for; `nodeVersion` (default: the running Node) picks the default base image. */
 export type BuildImageProject = ProjectRef & { nodeVersion?: string };
