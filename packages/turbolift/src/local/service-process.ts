@@ -68,7 +68,7 @@ export async function waitUntilReady(baseUrl: string, child: ChildProcess, timeo
     const status = await Promise.race([readyStatus(`${baseUrl}${READY_PATH}`, 1000), exited]);
     if (status === 200) return;
     if (Date.now() > deadline) {
-      throw new ServeError('TL_NOT_READY', `${baseUrl}${READY_PATH} did not answer 200 within ${timeoutMs / 1000}s (last: ${status ?? 'no answer'})`);
+      throw new ServeError('TL_NOT_READY', `${READY_PATH} did not answer 200 within ${timeoutMs / 1000}s (last: ${status ?? 'no answer'})`);
     }
     await Promise.race([new Promise((resolve) => setTimeout(resolve, Math.min(50 * 2 ** attempt, 500))), exited]);
   }

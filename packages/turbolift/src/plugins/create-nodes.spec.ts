@@ -23,7 +23,7 @@ describe('createServiceTargets', () => {
       executor: 'turbolift:bundle',
       cache: true,
       inputs: ['production', '^production', { externalDependencies: ['esbuild'] }],
-      outputs: ['{workspaceRoot}/{options.outputPath}'],
+      outputs: ['{options.outputPath}'],
       options: { main: 'apps/lifted/compress-all-service/src/main.ts', outputPath: 'dist/apps/lifted/compress-all-service/bundle', minify: true },
     });
     expect(targets['build-image'].outputs).toEqual(['{workspaceRoot}/dist/{projectRoot}/image.json']);

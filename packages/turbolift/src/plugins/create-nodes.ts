@@ -101,7 +101,7 @@ export function createServiceTargets(
       cache: true,
       inputs: [...sourceInputs, ...externalInputs(['esbuild'])],
       // The folder the options name: a user who overrides outputPath gets that folder cached.
-      outputs: ['{workspaceRoot}/{options.outputPath}'],
+      outputs: ['{options.outputPath}'],
       // Minified (names kept) with a source map beside it: serve maps stacks, images leave the map out unless asked.
       options: { main, outputPath: paths.bundleDir, minify: true },
       metadata: {

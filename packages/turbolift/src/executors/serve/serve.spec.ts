@@ -128,7 +128,7 @@ describe('serve', () => {
     const run = serveExecutor({ readyTimeoutSeconds: 1, env: { FAKE_READY_STATUS: '503' } }, context);
     // On a busy machine the deadline may pass before the service listens: then it never answered at all.
     expect(await failureLine(run)).toMatch(
-      new RegExp(`^serve: svc on http://127.0.0.1:${port} http://127.0.0.1:${port}/readyz did not answer 200 within 1s \\(last: (503|no answer)\\)$`),
+      new RegExp(`^serve: svc on http://127.0.0.1:${port} /readyz did not answer 200 within 1s \\(last: (503|no answer)\\)$`),
     );
     await expect(fetch(`http://127.0.0.1:${port}/pid`)).rejects.toThrow();
     expect(existsSync(join(ws, '.turbolift/endpoints.json'))).toBe(false);
