@@ -42,7 +42,6 @@ export function readRuntimeBundleNeeds(entry: string): RuntimeBundleNeeds {
   } catch {
     return { companions: {}, optional: [] };
   }
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const bundling = require(modulePath) as { serviceBundleEntries(): Record<string, string>; OPTIONAL_NATIVE_PACKAGES: readonly string[] };
   return { companions: bundling.serviceBundleEntries(), optional: bundling.OPTIONAL_NATIVE_PACKAGES };
 }
@@ -121,7 +120,8 @@ export async function bundleService(input: BundleInput, serviceName: string): Pr
   }).catch((error: { errors?: Array<{ text: string; location?: { file: string; line: number; column: number } | null }> }) => {
     const first = error.errors?.[0];
     const where = first?.location ? `${first.location.file}:${first.location.line}:${first.location.column}: ` : '';
-    const more = (error.errors?.length ?? 0) > 1 ? ` (and ${error.errors!.length - 1} more)` : '';
+    const count = error.errors?.length ?? 0;
+    const more = count > 1 ? ` (and ${count - 1} more)` : '';
     throw new BundleError('TL_BUNDLE_FAILED', `${where}${first?.text ?? String(error)}${more}`);
   });
 

@@ -56,12 +56,13 @@ export async function applyManifests(
       outcomes.push({ kind: object.kind, name: object.metadata.name, action: 'unchanged' });
       continue;
     }
-    const autoscaled = object.kind === 'Deployment' && options.autoscaledMinReplicas !== undefined;
+    const minReplicas = object.kind === 'Deployment' ? options.autoscaledMinReplicas : undefined;
+    const autoscaled = minReplicas !== undefined;
     if (autoscaled && current && ownsReplicas(current, FIELD_MANAGER)) {
       await serverSideApply(client, replicasOnly(object, (current as { spec?: { replicas?: number } }).spec?.replicas ?? 1), REPLICAS_FIELD_MANAGER);
     }
     await serverSideApply(client, object, FIELD_MANAGER);
-    if (autoscaled && !current) await serverSideApply(client, replicasOnly(object, options.autoscaledMinReplicas!), REPLICAS_FIELD_MANAGER);
+    if (minReplicas !== undefined && !current) await serverSideApply(client, replicasOnly(object, minReplicas), REPLICAS_FIELD_MANAGER);
     outcomes.push({ kind: object.kind, name: object.metadata.name, action });
   }
   return outcomes;

@@ -22,9 +22,10 @@ export interface ClusterTarget {
 
 export function loadClusterTarget(selection: ClusterSelection): ClusterTarget {
   const kubeConfig = new KubeConfig();
-  if (selection.kubeconfig) {
-    if (!existsSync(selection.kubeconfig)) throw new TurboliftError('TL_KUBECONFIG', `kubeconfig ${selection.kubeconfig} does not exist`);
-    loadOrExplain(() => kubeConfig.loadFromFile(selection.kubeconfig!), selection.kubeconfig);
+  const file = selection.kubeconfig;
+  if (file) {
+    if (!existsSync(file)) throw new TurboliftError('TL_KUBECONFIG', `kubeconfig ${file} does not exist`);
+    loadOrExplain(() => kubeConfig.loadFromFile(file), file);
   } else {
     const defaultFile = join(homedir(), '.kube', 'config');
     const inCluster = Boolean(process.env.KUBERNETES_SERVICE_HOST);
