@@ -64,7 +64,8 @@ export function normalizeMapOptions(where: string, options: MapOptions = {}): No
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   if (!(Number.isInteger(concurrency) && concurrency >= 1)) throw new TypeError(`${where}: concurrency must be a whole number ≥ 1, got ${concurrency}`);
   const { batchSize } = options;
-  if (batchSize !== undefined && !(Number.isInteger(batchSize) && batchSize >= 1)) throw new TypeError(`${where}: batchSize must be a whole number ≥ 1, got ${batchSize}`);
+  if (batchSize !== undefined && !(Number.isInteger(batchSize) && batchSize >= 1))
+    throw new TypeError(`${where}: batchSize must be a whole number ≥ 1, got ${batchSize}`);
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw new TypeError(`${where}: onProgress must be a function`);
   return { concurrency, batchSize, ordered: options.ordered ?? true, returnErrors: options.returnErrors ?? false, onProgress: options.onProgress };
 }
@@ -164,7 +165,11 @@ async function* drive<T>(inputs: MapInputs<unknown[]>, options: NormalizedMapOpt
           settle(first, outcomes);
         },
         // The whole batch failed (no answer after the allowed retries): each of its inputs has that error.
-        (error: unknown) => settle(first, batch.map(() => ({ ok: false, error }))),
+        (error: unknown) =>
+          settle(
+            first,
+            batch.map(() => ({ ok: false, error })),
+          ),
       )
       .finally(() => {
         inFlight--;

@@ -35,7 +35,14 @@ export interface ExchangeTiming {
  * POSTs `payload` (an argument array, or a batch of them) to `path` and decodes the answer. `signal`
  * cancels it (a map that already failed); `timing`, when given, receives the service's run time.
  */
-export async function exchange(target: CallTarget, path: string, policy: CallPolicy, payload: unknown[], signal: AbortSignal | undefined, timing?: ExchangeTiming): Promise<unknown> {
+export async function exchange(
+  target: CallTarget,
+  path: string,
+  policy: CallPolicy,
+  payload: unknown[],
+  signal: AbortSignal | undefined,
+  timing?: ExchangeTiming,
+): Promise<unknown> {
   const { fnName } = policy;
   let encoded: Encoded & { lease?: PackedLease };
   try {
@@ -92,12 +99,26 @@ export async function exchange(target: CallTarget, path: string, policy: CallPol
         if (type === JSON_CONTENT_TYPE) return JSON.parse(await response.body.text());
         if (type === MSGPACK_CONTENT_TYPE) return unpackMsgpack(Buffer.from(await response.body.arrayBuffer()));
         await response.body.dump();
-        throw new TurboliftCallError({ code: 'TL_BAD_RESPONSE', fnName, url: target.url, reason: `answered 200 with content type "${type || '(none)'}", not a turbolift result`, statusCode, attempts: attempt });
+        throw new TurboliftCallError({
+          code: 'TL_BAD_RESPONSE',
+          fnName,
+          url: target.url,
+          reason: `answered 200 with content type "${type || '(none)'}", not a turbolift result`,
+          statusCode,
+          attempts: attempt,
+        });
       } catch (error) {
         if (error instanceof TurboliftCallError) throw error;
         if (isTimeout(error)) throw timedOut(target, policy, attempt, error);
         const code = isConnectionFailure(error) ? 'TL_CONNECTION_FAILED' : 'TL_BAD_RESPONSE';
-        throw new TurboliftCallError({ code, fnName, url: target.url, reason: `cannot read the result: ${describeError(error)}`, attempts: attempt, cause: error });
+        throw new TurboliftCallError({
+          code,
+          fnName,
+          url: target.url,
+          reason: `cannot read the result: ${describeError(error)}`,
+          attempts: attempt,
+          cause: error,
+        });
       }
     }
     if (statusCode === 503) {
@@ -200,11 +221,17 @@ async function failureFromResponse(target: CallTarget, fnName: string, response:
   }
   if (statusCode === 500 && wire?.code === 'TL_FUNCTION_THREW') return remoteError(fnName, target.url, wire);
   if (statusCode === 504 && wire?.code === 'TL_CALL_TIMEOUT') {
-    return new TurboliftCallError({ code: 'TL_CALL_TIMEOUT', fnName, url: target.url, reason: wire.message ?? 'the service stopped the call at its time limit', statusCode, remoteCode: wire.code, attempts });
+    return new TurboliftCallError({
+      code: 'TL_CALL_TIMEOUT',
+      fnName,
+      url: target.url,
+      reason: wire.message ?? 'the service stopped the call at its time limit',
+      statusCode,
+      remoteCode: wire.code,
+      attempts,
+    });
   }
-  const reason = wire?.code
-    ? `${statusCode} ${wire.code}: ${wire.message ?? ''}`
-    : `unexpected HTTP ${statusCode}${text ? `: ${text.slice(0, 200)}` : ''}`;
+  const reason = wire?.code ? `${statusCode} ${wire.code}: ${wire.message ?? ''}` : `unexpected HTTP ${statusCode}${text ? `: ${text.slice(0, 200)}` : ''}`;
   return new TurboliftCallError({
     code: statusCode >= 400 && statusCode < 500 ? 'TL_REJECTED' : wire?.code ? 'TL_SERVICE_ERROR' : 'TL_BAD_RESPONSE',
     fnName,

@@ -124,18 +124,21 @@ class PoolExecutor implements Executor {
       // Moving the body hands its memory to the worker instead of copying it.
       return this.pool.run(task, { signal: controller?.signal, transferList: [body.buffer as ArrayBuffer] }).finally(() => this.passWorkerOn());
     };
-    return this.workerFree(controller?.signal).then(runOnWorker).then(
-      (answer: Answer) => {
-        // How long calls run is what the queue's time bound is estimated from.
-        const average = this.averageRunMs[route];
-        if (answer.runMs !== undefined) this.averageRunMs[route] = average === undefined ? answer.runMs : average + 0.2 * (answer.runMs - average);
-        return answer;
-      },
-      (error: Error) => errorAnswer(controller?.signal.aborted ? callTimedOut(name, callTimeoutMs, started) : workerFailed(name, error)),
-    ).finally(() => {
-      this.inFlightByRoute[route]--;
-      clearTimeout(timer);
-    });
+    return this.workerFree(controller?.signal)
+      .then(runOnWorker)
+      .then(
+        (answer: Answer) => {
+          // How long calls run is what the queue's time bound is estimated from.
+          const average = this.averageRunMs[route];
+          if (answer.runMs !== undefined) this.averageRunMs[route] = average === undefined ? answer.runMs : average + 0.2 * (answer.runMs - average);
+          return answer;
+        },
+        (error: Error) => errorAnswer(controller?.signal.aborted ? callTimedOut(name, callTimeoutMs, started) : workerFailed(name, error)),
+      )
+      .finally(() => {
+        this.inFlightByRoute[route]--;
+        clearTimeout(timer);
+      });
   }
 
   /**
@@ -149,7 +152,8 @@ class PoolExecutor implements Executor {
     const estimatedWaitMs = ((waiting + 1) / workers) * this.meanRunMsInFlight();
     let bound: string | undefined;
     if (waiting >= maxQueue) bound = `${SERVICE_ENV.maxQueue} ${maxQueue}`;
-    else if (maxQueueWaitMs > 0 && estimatedWaitMs > maxQueueWaitMs) bound = `about ${Math.round(estimatedWaitMs)} ms of waiting, over ${SERVICE_ENV.maxQueueWaitMs} ${maxQueueWaitMs}`;
+    else if (maxQueueWaitMs > 0 && estimatedWaitMs > maxQueueWaitMs)
+      bound = `about ${Math.round(estimatedWaitMs)} ms of waiting, over ${SERVICE_ENV.maxQueueWaitMs} ${maxQueueWaitMs}`;
     if (!bound) return undefined;
     return { ...errorAnswer(overloaded(name, waiting, bound)), retryAfterSeconds: Math.floor(estimatedWaitMs / 1000) };
   }

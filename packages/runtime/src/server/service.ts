@@ -50,7 +50,10 @@ export function buildService(fn: ServedFunction, options: NormalizedServeOptions
     const { lease } = answer;
     // Back to the pool once the whole response is handed to the OS; a broken connection just drops it.
     if (lease) reply.raw.once('finish', () => releasePacked(lease));
-    const body = typeof answer.body === 'string' || Buffer.isBuffer(answer.body) ? answer.body : Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength);
+    const body =
+      typeof answer.body === 'string' || Buffer.isBuffer(answer.body)
+        ? answer.body
+        : Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength);
     reply.code(answer.status).header('content-type', answer.contentType).send(body);
   };
 
@@ -58,7 +61,11 @@ export function buildService(fn: ServedFunction, options: NormalizedServeOptions
   const route = (kind: Route) => (request: FastifyRequest, reply: FastifyReply) => {
     if (lifecycle.draining) lifecycle.lastCallAt = Date.now();
     const answer = executor.run({ route: kind, contentType: request.headers['content-type'], body: request.body as Buffer });
-    if (answer instanceof Promise) answer.then((settled) => sendAnswer(reply, settled), (error: Error) => reply.send(error));
+    if (answer instanceof Promise)
+      answer.then(
+        (settled) => sendAnswer(reply, settled),
+        (error: Error) => reply.send(error),
+      );
     else sendAnswer(reply, answer);
   };
   app.post(CALL_PATH, route('call'));
