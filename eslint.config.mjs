@@ -19,7 +19,7 @@ export default [
   },
   {
     // In tests a wrong assumption fails the test where it is made: `value!` says so shortest.
-    files: ['**/*.spec.ts', 'e2e/**/*.ts'],
+    files: ['**/*.spec.ts', '**/test/**/*.ts', 'e2e/**/*.ts'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
   },
 ];

@@ -28,7 +28,9 @@ delete env.NX_SKIP_NX_CACHE;
 function sh(command, args, cwd, timeoutMs = 10 * 60_000) {
   const result = spawnSync(command, args, { cwd, env, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
   if (result.status !== 0) {
-    throw new Error(`\`${command} ${args.join(' ')}\` in ${cwd} failed (exit ${result.status ?? result.signal})\n${(result.stdout ?? '').slice(-4000)}\n${(result.stderr ?? '').slice(-4000)}`);
+    throw new Error(
+      `\`${command} ${args.join(' ')}\` in ${cwd} failed (exit ${result.status ?? result.signal})\n${(result.stdout ?? '').slice(-4000)}\n${(result.stderr ?? '').slice(-4000)}`,
+    );
   }
   return result.stdout;
 }
@@ -73,7 +75,11 @@ function makeWorkspace(scratch, infra) {
   mkdirSync(tarballs, { recursive: true });
   sh('npm', ['pack', '--pack-destination', tarballs, '-w', 'packages/runtime', '-w', 'packages/turbolift'], root);
   log('create-nx-workspace');
-  sh(join(root, 'node_modules/.bin/create-nx-workspace'), ['acme', '--preset=ts', '--nxCloud=skip', '--no-interactive', '--packageManager=npm', '--skipGit=false'], scratch);
+  sh(
+    join(root, 'node_modules/.bin/create-nx-workspace'),
+    ['acme', '--preset=ts', '--nxCloud=skip', '--no-interactive', '--packageManager=npm', '--skipGit=false'],
+    scratch,
+  );
   const ws = join(scratch, 'acme');
   const packed = readdirSync(tarballs).map((file) => join(tarballs, file));
   sh('npm', ['install', '--no-audit', '--no-fund', '-D', ...packed, `@nx/node@${NX_VERSION}`, 'esbuild@^0.25.9'], ws);
@@ -141,12 +147,24 @@ try {
   const rows = [
     ['`nx show projects` (Nx start-up + project graph; baseline)', seconds(nxShowProjects), '1.00×'],
     [`cold \`nx run ${one.project}:build-image\` (bundle + image build + push; nothing cached)`, seconds(cold), `${(cold / nxShowProjects).toFixed(2)}×`],
-    [`warm, same command (Nx cache hit${warmWasHit ? '' : ' — NOT observed'}, record consistency input checked)`, seconds(warm), `${(warm / nxShowProjects).toFixed(2)}×`],
-    ['same, `--skip-nx-cache --excludeTaskDependencies` (executor verifies the image itself)', seconds(verifyOnly), `${(verifyOnly / nxShowProjects).toFixed(2)}×`],
+    [
+      `warm, same command (Nx cache hit${warmWasHit ? '' : ' — NOT observed'}, record consistency input checked)`,
+      seconds(warm),
+      `${(warm / nxShowProjects).toFixed(2)}×`,
+    ],
+    [
+      'same, `--skip-nx-cache --excludeTaskDependencies` (executor verifies the image itself)',
+      seconds(verifyOnly),
+      `${(verifyOnly / nxShowProjects).toFixed(2)}×`,
+    ],
     [`\`nx run-many -t build-image --parallel=2\`, ${FUNCTIONS} services, cold`, seconds(allCold), `${(allCold / nxShowProjects).toFixed(2)}×`],
     [`same, warm (all cache hits; ${FUNCTIONS} consistency checks)`, seconds(allWarm), `${(allWarm / nxShowProjects).toFixed(2)}×`],
     ['`nx run-many -t <target nobody has>` (baseline)', seconds(runManyNoop), `${(runManyNoop / nxShowProjects).toFixed(2)}×`],
-    [`no-change \`nx affected -t build-image --base=HEAD\`, ${FUNCTIONS} services (goal < 3 s)`, seconds(affected), `${(affected / nxShowProjects).toFixed(2)}×`],
+    [
+      `no-change \`nx affected -t build-image --base=HEAD\`, ${FUNCTIONS} services (goal < 3 s)`,
+      seconds(affected),
+      `${(affected / nxShowProjects).toFixed(2)}×`,
+    ],
     ['no-change `nx affected -t <target nobody has> --base=HEAD` (baseline)', seconds(affectedNoop), `${(affectedNoop / nxShowProjects).toFixed(2)}×`],
   ];
   const lines = [

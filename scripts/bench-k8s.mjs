@@ -129,15 +129,24 @@ function serviceImage(name, source) {
 }
 
 const turboliftImage = () =>
-  serviceImage('bench-echo', "import { serve } from '@turbolift/runtime';\nvoid serve(function benchEcho(n: number) { return n * 2 + 1; }, { name: 'benchEcho' });\n");
+  serviceImage(
+    'bench-echo',
+    "import { serve } from '@turbolift/runtime';\nvoid serve(function benchEcho(n: number) { return n * 2 + 1; }, { name: 'benchEcho' });\n",
+  );
 const compressImage = () =>
-  serviceImage('bench-compress', `import { serve } from '@turbolift/runtime';\nimport { compressAll } from '${exampleSrc}/compress';\nvoid serve(compressAll, { name: 'compressAll' });\n`);
+  serviceImage(
+    'bench-compress',
+    `import { serve } from '@turbolift/runtime';\nimport { compressAll } from '${exampleSrc}/compress';\nvoid serve(compressAll, { name: 'compressAll' });\n`,
+  );
 
 function naiveImage() {
   const context = join(work, 'image-naive');
   mkdirSync(context, { recursive: true });
   writeFileSync(join(context, 'main.js'), readFileSync(join(root, 'e2e/fixtures/deploy/naive/server.js')));
-  writeFileSync(join(context, 'Dockerfile'), readFileSync(join(root, 'e2e/fixtures/deploy/naive/Dockerfile'), 'utf8').replace('server.js /app/server.js', 'main.js /app/server.js'));
+  writeFileSync(
+    join(context, 'Dockerfile'),
+    readFileSync(join(root, 'e2e/fixtures/deploy/naive/Dockerfile'), 'utf8').replace('server.js /app/server.js', 'main.js /app/server.js'),
+  );
   return buildAndPush(`${registry}/turbolift-bench/naive-echo`, context);
 }
 
@@ -192,7 +201,17 @@ async function startLoad(fnName, url, retries) {
 }
 
 const podsOf = (selector) =>
-  kubectl('get', 'pods', '-n', namespace, '-l', selector, '--field-selector=status.phase=Running', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.podIP} {end}')
+  kubectl(
+    'get',
+    'pods',
+    '-n',
+    namespace,
+    '-l',
+    selector,
+    '--field-selector=status.phase=Running',
+    '-o',
+    'jsonpath={range .items[*]}{.metadata.name}={.status.podIP} {end}',
+  )
     .trim()
     .split(' ')
     .filter(Boolean)
@@ -225,7 +244,12 @@ async function main() {
   const clusterIpUrl = single.result.url;
   const podUrl = `http://${podIP}:8080`;
   const rates = {};
-  for (const [label, url] of [['ClusterIP', clusterIpUrl], ['pod IP', podUrl], ['ClusterIP ', clusterIpUrl], ['pod IP ', podUrl]]) {
+  for (const [label, url] of [
+    ['ClusterIP', clusterIpUrl],
+    ['pod IP', podUrl],
+    ['ClusterIP ', clusterIpUrl],
+    ['pod IP ', podUrl],
+  ]) {
     const load = await startLoad('benchEcho', url, 3);
     await delay(THROUGHPUT_MS);
     const result = await load.stop();
@@ -282,12 +306,16 @@ async function main() {
   // 4. no-change affected with 20 lifted services
   const affected = affectedBench();
 
-  log(`Measured ${new Date().toISOString().slice(0, 10)} on the test cluster (tools/test-cluster, 1 node, 2 cores), Node ${process.versions.node}; 1-minute load average at the end ${loadavg()[0].toFixed(1)} (from ${loadAtStart.toFixed(1)} at the start):`);
+  log(
+    `Measured ${new Date().toISOString().slice(0, 10)} on the test cluster (tools/test-cluster, 1 node, 2 cores), Node ${process.versions.node}; 1-minute load average at the end ${loadavg()[0].toFixed(1)} (from ${loadAtStart.toFixed(1)} at the start):`,
+  );
   log('');
   log('| deploy-k8s, start to ready (rolled out and routed) | time |');
   log('|---|---|');
   log(`| 1 function, new (executor in-process, no Nx startup) | ${seconds(single.ms)} |`);
-  log(`| 10 functions in parallel, new | ${seconds(parallelMs)} (each: median ${seconds(median(ten.map((d) => d.ms)))}, max ${seconds(Math.max(...ten.map((d) => d.ms)))}) |`);
+  log(
+    `| 10 functions in parallel, new | ${seconds(parallelMs)} (each: median ${seconds(median(ten.map((d) => d.ms)))}, max ${seconds(Math.max(...ten.map((d) => d.ms)))}) |`,
+  );
   log(`| 1 function, unchanged (nothing written, rollout checked) | ${seconds(unchanged.ms)} |`);
   log('');
   log(`| calls/s, ${WORKERS} keep-alive callers, ${THROUGHPUT_MS / 1000} s, stub \`benchEcho(n)\` | round 1 | round 2 | failed |`);
@@ -299,18 +327,24 @@ async function main() {
   log('');
   log(`| ${WORKERS} callers, ≤ ${PHASE_LIMIT_MS / 1000} s per phase | phase | calls ok | failed | errors |`);
   log('|---|---|---|---|---|');
-  for (const [label, r] of Object.entries(failures)) log(`| ${label} | ${seconds(r.ms)} | ${r.ok} | ${r.failed} | ${JSON.stringify(r.errors).replace(/"/g, '')} |`);
+  for (const [label, r] of Object.entries(failures))
+    log(`| ${label} | ${seconds(r.ms)} | ${r.ok} | ${r.failed} | ${JSON.stringify(r.errors).replace(/"/g, '')} |`);
   log('');
   log('| 20 lifted services, nothing changed (NX_DAEMON=false) | median of 5 |');
   log('|---|---|');
   log(`| \`nx show projects\` (baseline: Nx startup + project graph) | ${seconds(affected.baseline)} |`);
   log(`| \`nx affected -t deploy-k8s --base=HEAD\` | ${seconds(affected.affected)} (tasks run: ${affected.tasks}) |`);
   log('');
-  log(`| compressAll (brotli q11), chunks of ${CHUNK_SIZE} sent together, best of ${COMPRESS_ROUNDS} | chunks | local, in-process | cluster: 2 replicas × 1 CPU, 1 worker each | cluster vs local |`);
+  log(
+    `| compressAll (brotli q11), chunks of ${CHUNK_SIZE} sent together, best of ${COMPRESS_ROUNDS} | chunks | local, in-process | cluster: 2 replicas × 1 CPU, 1 worker each | cluster vs local |`,
+  );
   log('|---|---|---|---|---|');
-  for (const r of compression) log(`| ${r.count.toLocaleString('en')} texts | ${r.chunks} | ${seconds(r.local)} | ${seconds(r.cluster)} | ${(r.local / r.cluster).toFixed(2)}× |`);
+  for (const r of compression)
+    log(`| ${r.count.toLocaleString('en')} texts | ${r.chunks} | ${seconds(r.local)} | ${seconds(r.cluster)} | ${(r.local / r.cluster).toFixed(2)}× |`);
   log('');
-  log(`| autoscaler: limit cpu 1, request 250m, targetCPU 200, min 1, max 3, scale-down window 15 s; load: ${HPA_CALLERS} callers of compressAll(${CHUNK_SIZE} texts) | 1 → 2 ready | back to 1 after the load | calls ok | failed |`);
+  log(
+    `| autoscaler: limit cpu 1, request 250m, targetCPU 200, min 1, max 3, scale-down window 15 s; load: ${HPA_CALLERS} callers of compressAll(${CHUNK_SIZE} texts) | 1 → 2 ready | back to 1 after the load | calls ok | failed |`,
+  );
   log('|---|---|---|---|---|');
   autoscaler.forEach((t, i) => log(`| trial ${i + 1} | ${seconds(t.upMs)} | ${seconds(t.downMs)} | ${t.ok} | ${t.failed} |`));
   console.log(lines.join('\n'));
@@ -346,7 +380,6 @@ async function clusterIpAnswers(url) {
   await poll(`answer from ${url}/readyz`, async () => ((await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000) })).ok ? true : undefined), 60_000);
   console.error(`bench-k8s: ${url} answered ${seconds(performance.now() - started)} after the rollout`);
 }
-
 
 /** The stub a caller of the lifted compressAll has, pointed at `url`. */
 function compressStub(example, url) {
@@ -405,7 +438,11 @@ async function autoscalerBench(image) {
   const ready = async () => (await kubectlJson('get', 'deployment', name, '-n', namespace)).status.readyReplicas ?? 0;
   const pods = async () => (await kubectlJson('get', 'pods', '-n', namespace, '-l', `app.kubernetes.io/instance=${name}`)).items.length;
   // The autoscaler has read the idle pod's CPU: what is measured is its reaction to the load.
-  await poll('CPU reading of the idle pod by the autoscaler', async () => ((await kubectlJson('get', 'hpa', name, '-n', namespace)).status.currentMetrics?.[0]?.resource?.current ? true : undefined), HPA_LIMIT_MS);
+  await poll(
+    'CPU reading of the idle pod by the autoscaler',
+    async () => ((await kubectlJson('get', 'hpa', name, '-n', namespace)).status.currentMetrics?.[0]?.resource?.current ? true : undefined),
+    HPA_LIMIT_MS,
+  );
   process.env.TURBOLIFT_MODE = 'distributed';
   const trials = [];
   for (let trial = 0; trial < HPA_TRIALS; trial++) {

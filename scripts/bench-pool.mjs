@@ -27,7 +27,10 @@ const CHUNK_SIZE = 250;
 const children = [];
 
 async function startService(mainJs, port, env) {
-  const child = spawn(process.execPath, [mainJs], { env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [mainJs], {
+    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   children.push(child);
   const origin = await waitReady(`http://127.0.0.1:${port}`);
   return { origin, stop: () => child.kill('SIGTERM') };
@@ -58,9 +61,17 @@ const ratio = (base, value) => `${(base / value).toFixed(2)}×`;
 
 async function compressSection() {
   const { compressAll, makeSentences, chunk } = exampleModule(join(work, 'example.cjs'));
-  const main = bundleService(join(work, 'compress-all'), `import { serve } from '@turbolift/runtime';\nimport { compressAll } from '${exampleSrc}/compress';\nvoid serve(compressAll, { name: 'compressAll' });\n`);
+  const main = bundleService(
+    join(work, 'compress-all'),
+    `import { serve } from '@turbolift/runtime';\nimport { compressAll } from '${exampleSrc}/compress';\nvoid serve(compressAll, { name: 'compressAll' });\n`,
+  );
   const stub = liftedStub('compressAll', compressAll, { service: 'compress-all-service', timeoutMs: 600_000 });
-  const lines = ['### The example: compressAll (brotli, quality 11), chunks of 250 texts sent together', '', row(['texts', 'local, in-process ms', '1 worker ms', '2 workers ms', '1 worker vs local', '2 workers vs local']), '|---|---|---|---|---|---|'];
+  const lines = [
+    '### The example: compressAll (brotli, quality 11), chunks of 250 texts sent together',
+    '',
+    row(['texts', 'local, in-process ms', '1 worker ms', '2 workers ms', '1 worker vs local', '2 workers vs local']),
+    '|---|---|---|---|---|---|',
+  ];
   const services = { one: await startService(main, 47811, { TURBOLIFT_WORKERS: '1' }), two: await startService(main, 47812, { TURBOLIFT_WORKERS: '2' }) };
   for (const count of [3000, 30_000]) {
     const chunks = chunk(makeSentences(count), CHUNK_SIZE);
@@ -99,8 +110,14 @@ async function mapSection() {
       '',
     ].join('\n'),
   );
-  const spinMain = bundleService(join(work, 'spin'), `import { serve } from '@turbolift/runtime';\nimport { spin } from '${functions.replace(/\.ts$/, '')}';\nvoid serve(spin, { name: 'spin' });\n`);
-  const trivialMain = bundleService(join(work, 'trivial'), `import { serve } from '@turbolift/runtime';\nimport { trivial } from '${functions.replace(/\.ts$/, '')}';\nvoid serve(trivial, { name: 'trivial' });\n`);
+  const spinMain = bundleService(
+    join(work, 'spin'),
+    `import { serve } from '@turbolift/runtime';\nimport { spin } from '${functions.replace(/\.ts$/, '')}';\nvoid serve(spin, { name: 'spin' });\n`,
+  );
+  const trivialMain = bundleService(
+    join(work, 'trivial'),
+    `import { serve } from '@turbolift/runtime';\nimport { trivial } from '${functions.replace(/\.ts$/, '')}';\nvoid serve(trivial, { name: 'trivial' });\n`,
+  );
   const spinService = await startService(spinMain, 47813, { TURBOLIFT_WORKERS: '2' });
   const trivialService = await startService(trivialMain, 47814, { TURBOLIFT_WORKERS: '2' });
   process.env.TURBOLIFT_SPIN_URL = spinService.origin;

@@ -84,7 +84,14 @@ function table(title, results, baseline) {
     const base = results[baseline];
     return `| ${name} | ${r.p50.toFixed(0)} | ${r.p99.toFixed(0)} | ${r.rps.toFixed(0)} | ${(r.p50 / base.p50).toFixed(3)}× | ${(r.rps / base.rps).toFixed(3)}× |`;
   });
-  return [`### ${title}`, '', `| contender | p50 µs | p99 µs | calls/s | p50 vs ${baseline} | calls/s vs ${baseline} |`, '|---|---|---|---|---|---|', ...rows, ''].join('\n');
+  return [
+    `### ${title}`,
+    '',
+    `| contender | p50 µs | p99 µs | calls/s | p50 vs ${baseline} | calls/s vs ${baseline} |`,
+    '|---|---|---|---|---|---|',
+    ...rows,
+    '',
+  ].join('\n');
 }
 
 async function main() {
@@ -102,15 +109,19 @@ async function main() {
   const handwritten = handwrittenClient(handwrittenOrigin);
   const liftedAdd = liftedStub('add', add, { service: 'add-service' });
   const liftedByteSum = liftedStub('byteSum', byteSum, { service: 'byte-sum-service' });
-  const distributed = (stub, origin) => (...args) => {
-    process.env.TURBOLIFT_MODE = 'distributed';
-    process.env[stub === liftedAdd ? 'TURBOLIFT_ADD_URL' : 'TURBOLIFT_BYTE_SUM_URL'] = origin;
-    return stub(...args);
-  };
-  const local = (stub) => (...args) => {
-    process.env.TURBOLIFT_MODE = 'local';
-    return stub(...args);
-  };
+  const distributed =
+    (stub, origin) =>
+    (...args) => {
+      process.env.TURBOLIFT_MODE = 'distributed';
+      process.env[stub === liftedAdd ? 'TURBOLIFT_ADD_URL' : 'TURBOLIFT_BYTE_SUM_URL'] = origin;
+      return stub(...args);
+    };
+  const local =
+    (stub) =>
+    (...args) => {
+      process.env.TURBOLIFT_MODE = 'local';
+      return stub(...args);
+    };
 
   const addContenders = {
     'hand-written fastify+undici': (i) => handwritten.add(i, 1),
@@ -128,8 +139,16 @@ async function main() {
   const report = [
     `Node ${process.version}, ${process.platform}/${process.arch}; loopback; best of ${ROUNDS} alternating rounds.`,
     '',
-    table(`Trivial function, sequential (${SEQUENTIAL_CALLS} calls, 1 in flight)`, await compare(addContenders, SEQUENTIAL_CALLS, 1), 'hand-written fastify+undici'),
-    table(`Trivial function, ${IN_FLIGHT} in flight (${CONCURRENT_CALLS} calls)`, await compare(addContenders, CONCURRENT_CALLS, IN_FLIGHT), 'hand-written fastify+undici'),
+    table(
+      `Trivial function, sequential (${SEQUENTIAL_CALLS} calls, 1 in flight)`,
+      await compare(addContenders, SEQUENTIAL_CALLS, 1),
+      'hand-written fastify+undici',
+    ),
+    table(
+      `Trivial function, ${IN_FLIGHT} in flight (${CONCURRENT_CALLS} calls)`,
+      await compare(addContenders, CONCURRENT_CALLS, IN_FLIGHT),
+      'hand-written fastify+undici',
+    ),
     table(`100 KB Buffer argument, 1 in flight (${BUFFER_CALLS} calls)`, await compare(bufferContenders, BUFFER_CALLS, 1), 'hand-written fastify+undici'),
   ].join('\n');
   console.log(report);

@@ -77,7 +77,8 @@ async function main() {
     console.log('4. running the app in distributed mode (calls go over HTTP to the service)');
     const distributed = runApp('distributed');
     console.log(`   ${distributed.bytes}; ${distributed.time}`);
-    if (distributed.result !== local.result) throw new Error(`distributed result differs from local:\n  local:       ${local.result}\n  distributed: ${distributed.result}`);
+    if (distributed.result !== local.result)
+      throw new Error(`distributed result differs from local:\n  local:       ${local.result}\n  distributed: ${distributed.result}`);
     console.log(`\nsame result in both modes: ${local.result}`);
     // The service runs compressAll in a pool of worker threads, one per CPU: chunks compress side by side.
     const speedUp = Number.parseFloat(local.time) / Number.parseFloat(distributed.time);

@@ -48,10 +48,12 @@ main().catch((error) => {
 
 const docker = (args: string[]) => run('docker', args, { cwd: '/', timeoutMs: 120_000 });
 
-
 /** Lines like `> nx run @acme/x:build-image  [local cache]`: which tasks ran and how. */
 function taskLines(outcome: RunResult): string[] {
-  return outcome.stdout.split('\n').filter((line) => /^\s*> nx run \S+/.test(line)).map((line) => line.trim());
+  return outcome.stdout
+    .split('\n')
+    .filter((line) => /^\s*> nx run \S+/.test(line))
+    .map((line) => line.trim());
 }
 
 const noStackDump = (outcome: RunResult) => expect(outcome.output).not.toMatch(/^ {4}at /m);

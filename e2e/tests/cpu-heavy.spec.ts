@@ -84,7 +84,8 @@ describe('a CPU-heavy function on the real cluster', () => {
     child.stdout!.on('data', (chunk) => (output += chunk));
     child.stderr!.on('data', (chunk) => (output += chunk));
     const bound = setTimeout(() => child.kill('SIGKILL'), boundMs);
-    const done = new Promise<Record<string, any>>((resolve, reject) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a driver's JSON report, read field by field by each test
+    const done = new Promise<Record<string, any>>((resolve, reject) => {
       child.once('error', reject);
       // `close`, not `exit`: the process may be gone before the last of its output has been read.
       child.once('close', (code, signal) => {
@@ -127,7 +128,8 @@ describe('a CPU-heavy function on the real cluster', () => {
 
   async function podsOf(service: string): Promise<PodState[]> {
     const pods = JSON.parse(await kubectlAsync(['get', 'pods', '-n', namespace, '-l', `app.kubernetes.io/instance=${service}`, '-o', 'json'])).items;
-    return pods.map((pod: any) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- kubectl's JSON, of which two fields are read
+    return pods.map((pod: any) => {
       const ready = pod.status.conditions?.find((c: { type: string }) => c.type === 'Ready');
       return {
         name: pod.metadata.name,
@@ -157,7 +159,8 @@ describe('a CPU-heavy function on the real cluster', () => {
     return Number(JSON.parse(await kubectlAsync(['get', 'deployment', service, '-n', namespace, '-o', 'json'])).status.readyReplicas ?? 0);
   }
 
-  const expectNoFailures = (counts: Counts) => expect({ failed: counts.failed, wrong: counts.wrong, errors: counts.errors }).toEqual({ failed: 0, wrong: 0, errors: {} });
+  const expectNoFailures = (counts: Counts) =>
+    expect({ failed: counts.failed, wrong: counts.wrong, errors: counts.errors }).toEqual({ failed: 0, wrong: 0, errors: {} });
 
   beforeAll(async () => {
     kubeconfig = ensureCluster();
@@ -188,7 +191,9 @@ describe('a CPU-heavy function on the real cluster', () => {
 
     progress('deploying');
     const started = Date.now();
-    nx(ws, ['run-many', '-t', 'deploy-k8s', `--projects=${all.map((s) => s.project).join(',')}`, '--parallel=3', '--output-style=static'], { timeoutMs: 12 * 60_000 });
+    nx(ws, ['run-many', '-t', 'deploy-k8s', `--projects=${all.map((s) => s.project).join(',')}`, '--parallel=3', '--output-style=static'], {
+      timeoutMs: 12 * 60_000,
+    });
     summary.deployAllMs = Date.now() - started;
     driverBundle = bundleApp(ws, 'packages/cpu-app/src/driver.ts', 'cpu-driver');
     roundsPerSecond = (await runDriver('calibrate')).roundsPerSecond;
@@ -222,7 +227,11 @@ describe('a CPU-heavy function on the real cluster', () => {
     const [before] = await podsOf(services.digest.name);
     expect(before).toMatchObject({ ready: true, restarts: 0 });
     const driver = startDriver('saturate', { CALLERS: 5, ROUNDS: roundsFor(1.2), DURATION_MS: SATURATION_MS, MAX: 60 }, 3 * 60_000);
-    await waitFor(`the saturating load to start\n${driver.output()}`, () => driver.output().includes('LOAD started') || driver.child.exitCode !== null || undefined, 60_000);
+    await waitFor(
+      `the saturating load to start\n${driver.output()}`,
+      () => driver.output().includes('LOAD started') || driver.child.exitCode !== null || undefined,
+      60_000,
+    );
 
     // While it runs: the pod's Ready condition and restarts about every second, its CPU use as metrics-server sees it.
     const samples: PodState[][] = [];
@@ -284,11 +293,20 @@ describe('a CPU-heavy function on the real cluster', () => {
   it('fn.map over 5000 inputs through the ClusterIP equals local mode, in order, with the failing input in its place', async () => {
     const failAt = 1234;
     const result = await runDriver('map', { COUNT: 5000, FAIL_AT: failAt });
-    summary.map = { localMs: result.localMs, distributedMs: result.distributedMs, batches: result.batches, longestWaitMs: result.longestWaitMs, connections: result.connections, refusals: result.refusals };
+    summary.map = {
+      localMs: result.localMs,
+      distributedMs: result.distributedMs,
+      batches: result.batches,
+      longestWaitMs: result.longestWaitMs,
+      connections: result.connections,
+      refusals: result.refusals,
+    };
     const { local, distributed } = result as { local: unknown[]; distributed: unknown[] };
     expect(distributed).toHaveLength(5000);
     expect(local[failAt]).toEqual({ error: { name: 'RangeError', message: 'rounds must be a whole number >= 0, got -1' } });
-    expect(distributed[failAt]).toEqual({ error: { name: 'RemoteError', code: 'TL_FUNCTION_THREW', remoteName: 'RangeError', message: 'rounds must be a whole number >= 0, got -1' } });
+    expect(distributed[failAt]).toEqual({
+      error: { name: 'RemoteError', code: 'TL_FUNCTION_THREW', remoteName: 'RangeError', message: 'rounds must be a whole number >= 0, got -1' },
+    });
     const others = (outcomes: unknown[]) => outcomes.filter((_, i) => i !== failAt);
     expect(others(distributed).every((digest) => typeof digest === 'string' && /^[0-9a-f]{64}$/.test(digest))).toBe(true);
     expect(others(distributed)).toEqual(others(local));
@@ -300,37 +318,57 @@ describe('a CPU-heavy function on the real cluster', () => {
     const service = services.scaled.name;
     expect(await readyReplicas(service)).toBe(1);
     // The autoscaler has read the idle pod's CPU: the time measured below is the reaction to the load alone.
-    await waitFor('the autoscaler to have a CPU reading of the idle pod', async () => {
-      const hpa = JSON.parse(await kubectlAsync(['get', 'hpa', service, '-n', namespace, '-o', 'json']));
-      return hpa.status.currentMetrics?.[0]?.resource?.current?.averageUtilization !== undefined || undefined;
-    }, 120_000);
+    await waitFor(
+      'the autoscaler to have a CPU reading of the idle pod',
+      async () => {
+        const hpa = JSON.parse(await kubectlAsync(['get', 'hpa', service, '-n', namespace, '-o', 'json']));
+        return hpa.status.currentMetrics?.[0]?.resource?.current?.averageUtilization !== undefined || undefined;
+      },
+      120_000,
+    );
 
     const driver = startDriver('scale', { CALLERS: 4, ROUNDS: roundsFor(0.5), LIGHT_ROUNDS: roundsFor(0.002), LIGHT_PAUSE_MS: 100 }, 8 * 60_000);
-    await waitFor(`the heavy load to start\n${driver.output()}`, () => driver.output().includes('LOAD started') || driver.child.exitCode !== null || undefined, 60_000);
+    await waitFor(
+      `the heavy load to start\n${driver.output()}`,
+      () => driver.output().includes('LOAD started') || driver.child.exitCode !== null || undefined,
+      60_000,
+    );
     const loadStarted = Date.now();
     let maxReady = 1;
     try {
       // Bounded: a few minutes of heavy load at most.
-      const ready = await waitFor('2 ready pods under load', async () => {
-        const count = await readyReplicas(service);
-        maxReady = Math.max(maxReady, count);
-        return count >= 2 ? count : undefined;
-      }, 180_000);
+      const ready = await waitFor(
+        '2 ready pods under load',
+        async () => {
+          const count = await readyReplicas(service);
+          maxReady = Math.max(maxReady, count);
+          return count >= 2 ? count : undefined;
+        },
+        180_000,
+      );
       summary.scaleUpMs = Date.now() - loadStarted;
       expect(ready).toBeGreaterThanOrEqual(2);
     } finally {
       // Light traffic from here on: the autoscaler removes pods while calls still arrive.
       driver.send('light');
     }
-    await waitFor(`the light load to start\n${driver.output()}`, () => driver.output().includes('LIGHT started') || driver.child.exitCode !== null || undefined, 120_000);
+    await waitFor(
+      `the light load to start\n${driver.output()}`,
+      () => driver.output().includes('LIGHT started') || driver.child.exitCode !== null || undefined,
+      120_000,
+    );
     const lightStarted = Date.now();
     let scaledDown = false;
     try {
-      await waitFor('1 pod again after the load', async () => {
-        const pods = (await podsOf(service)).filter((pod) => !pod.deleting);
-        maxReady = Math.max(maxReady, pods.filter((pod) => pod.ready).length);
-        return (pods.length === 1 && pods[0].ready) || undefined;
-      }, 240_000);
+      await waitFor(
+        '1 pod again after the load',
+        async () => {
+          const pods = (await podsOf(service)).filter((pod) => !pod.deleting);
+          maxReady = Math.max(maxReady, pods.filter((pod) => pod.ready).length);
+          return (pods.length === 1 && pods[0].ready) || undefined;
+        },
+        240_000,
+      );
       scaledDown = true;
       summary.scaleDownMs = Date.now() - lightStarted;
       // Keep calling until the removed pods are gone, so the light load covers their drain too.

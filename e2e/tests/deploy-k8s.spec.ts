@@ -53,7 +53,10 @@ describe('deploy-k8s in a fresh workspace against a real cluster', () => {
     return state;
   }
 
-  const deployed = (outcome: RunResult) => taskLines(outcome, 'deploy-k8s').map((line) => line.replace(/^> nx run (\S+):deploy-k8s.*$/, '$1')).sort();
+  const deployed = (outcome: RunResult) =>
+    taskLines(outcome, 'deploy-k8s')
+      .map((line) => line.replace(/^> nx run (\S+):deploy-k8s.*$/, '$1'))
+      .sort();
 
   beforeAll(() => {
     const kubeconfig = ensureCluster();

@@ -127,7 +127,9 @@ describe('no call lost while pods are replaced or deleted (real cluster)', () =>
     const pushed = run('docker', ['push', image], { cwd: '/' }).stdout;
     const digest = /digest: (sha256:[0-9a-f]{64})/.exec(pushed)?.[1];
     if (!digest) throw new Error(`no digest in docker push output: ${pushed}`);
-    const manifests = fixture('naive/manifests.yaml').replace(/__NAMESPACE__/g, namespace).replace(/__IMAGE__/g, `${image.replace(/:[^:/]+$/, '')}@${digest}`);
+    const manifests = fixture('naive/manifests.yaml')
+      .replace(/__NAMESPACE__/g, namespace)
+      .replace(/__IMAGE__/g, `${image.replace(/:[^:/]+$/, '')}@${digest}`);
     writeFiles(ws, { 'naive.yaml': manifests });
     kubectl(['apply', '-f', join(ws, 'naive.yaml')]);
     kubectl(['rollout', 'status', `deployment/${NAIVE}`, '-n', namespace, '--timeout=120s']);
@@ -179,10 +181,14 @@ describe('no call lost while pods are replaced or deleted (real cluster)', () =>
     const load = await startLoad('turbolift', {});
     await delay(500);
     kubectl(['delete', 'pod', victim, '-n', namespace, '--wait=false']);
-    await waitFor(`a replacement for ${victim}`, () => {
-      const pods = turboliftPods();
-      return (pods.length === 2 && !pods.includes(victim)) || undefined;
-    }, PHASE_LIMIT_MS);
+    await waitFor(
+      `a replacement for ${victim}`,
+      () => {
+        const pods = turboliftPods();
+        return (pods.length === 2 && !pods.includes(victim)) || undefined;
+      },
+      PHASE_LIMIT_MS,
+    );
     await runAsync('kubectl', ['--kubeconfig', kubeconfig, 'rollout', 'status', `deployment/${SERVICE.name}`, '-n', namespace, '--timeout=20s'], '/');
     await delay(1000);
     const result = await load.stop();

@@ -35,7 +35,11 @@ export function bundleService(dir, source) {
 /** The example's compressAll, makeSentences and chunk, bundled into `outfile` and loaded. */
 export function exampleModule(outfile) {
   buildSync({
-    stdin: { contents: "export { compressAll } from './compress';\nexport { makeSentences, chunk } from './sentences';\n", resolveDir: exampleSrc, loader: 'ts' },
+    stdin: {
+      contents: "export { compressAll } from './compress';\nexport { makeSentences, chunk } from './sentences';\n",
+      resolveDir: exampleSrc,
+      loader: 'ts',
+    },
     outfile,
     bundle: true,
     platform: 'node',

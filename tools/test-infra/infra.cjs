@@ -26,7 +26,11 @@ function ensureTestInfra() {
   try {
     out = execFileSync('bash', [UP], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 15 * 60_000 });
   } catch (error) {
-    const stderr = String(error.stderr || '').trim().split('\n').slice(-15).join('\n');
+    const stderr = String(error.stderr || '')
+      .trim()
+      .split('\n')
+      .slice(-15)
+      .join('\n');
     throw new Error(`tools/test-infra/up.sh failed (exit ${error.status ?? error.signal}):\n${stderr}`);
   }
   const env = parseExports(out);

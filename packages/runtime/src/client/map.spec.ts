@@ -12,7 +12,17 @@ describe('map driver', () => {
   it('gives results in input order from an array, a generator and an async generator', async () => {
     const expected = numbers(50).map((n) => n * 2);
     expect(await mapRun(asArgumentLists(numbers(50)), options({ concurrency: 3 }), double)).toEqual(expected);
-    expect(await mapRun(asArgumentLists((function* () { yield* numbers(50); })()), options(), double)).toEqual(expected);
+    expect(
+      await mapRun(
+        asArgumentLists(
+          (function* () {
+            yield* numbers(50);
+          })(),
+        ),
+        options(),
+        double,
+      ),
+    ).toEqual(expected);
     const slowSource = async function* () {
       for (const n of numbers(50)) {
         await new Promise((resolve) => setImmediate(resolve));

@@ -24,7 +24,13 @@ const cases: Array<[string, unknown]> = [
   ['BigInt64Array', new BigInt64Array([-(2n ** 63n)])],
   ['BigUint64Array', new BigUint64Array([2n ** 64n - 1n])],
   ['Date', new Date(1_700_000_000_123)],
-  ['Map', new Map<unknown, unknown>([['a', 1], [2, { b: [3] }]])],
+  [
+    'Map',
+    new Map<unknown, unknown>([
+      ['a', 1],
+      [2, { b: [3] }],
+    ]),
+  ],
   ['Set', new Set(['a', 1, null])],
   ['BigInt', 12345678901234567890n],
   ['negative BigInt beyond 64 bits', -(2n ** 80n)],

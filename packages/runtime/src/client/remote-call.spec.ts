@@ -60,7 +60,9 @@ describe('distributed calls', () => {
     const error = await liftedStub('add', add, { service: 'add-service', retries: 2 })(1, 1).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TurboliftCallError);
     expect(error).toMatchObject({ code: 'TL_CONNECTION_FAILED', attempts: 3, fnName: 'add', url: `http://127.0.0.1:${port}` });
-    expect((error as Error).message).toMatch(/^add \(http:\/\/127\.0\.0\.1:\d+\): cannot reach the service: connect ECONNREFUSED 127\.0\.0\.1:\d+ after 3 attempts$/);
+    expect((error as Error).message).toMatch(
+      /^add \(http:\/\/127\.0\.0\.1:\d+\): cannot reach the service: connect ECONNREFUSED 127\.0\.0\.1:\d+ after 3 attempts$/,
+    );
   });
 
   it('does not retry a call marked idempotent: false', async () => {

@@ -56,7 +56,13 @@ describe('encode / decode', () => {
     ['Float64Array', new Float64Array([1.5, -2])],
     ['BigUint64Array', new BigUint64Array([2n ** 64n - 1n])],
     ['Date', new Date(1_700_000_000_123)],
-    ['Map with object keys', new Map<unknown, unknown>([[{ k: 1 }, 'v'], ['x', new Set([1])]])],
+    [
+      'Map with object keys',
+      new Map<unknown, unknown>([
+        [{ k: 1 }, 'v'],
+        ['x', new Set([1])],
+      ]),
+    ],
     ['BigInt beyond 64 bits', -(2n ** 100n)],
     ['undefined', undefined],
     ['mixed', { when: new Date(0), blobs: [Buffer.from('a'), undefined], big: 5n, plain: { ok: true } }],

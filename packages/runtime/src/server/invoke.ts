@@ -133,7 +133,8 @@ function invokeMap(fn: ServedFunction, settings: InvokeSettings, batch: unknown[
   const finish = (): Answer => {
     const answer = encodeOutcomes(settings, outcomes, encoder);
     answer.runMs = performance.now() - started;
-    if (failures > 0) answer.log = `${settings.name} threw for ${failures} of ${batch.length} inputs; first: ${firstFailure!.name}: ${firstLine(firstFailure!.message)}`;
+    if (firstFailure)
+      answer.log = `${settings.name} threw for ${failures} of ${batch.length} inputs; first: ${firstFailure.name}: ${firstLine(firstFailure.message)}`;
     return answer;
   };
   const step = (index: number): Answer | Promise<Answer> => {

@@ -37,8 +37,12 @@ describe('serve options for the pool', () => {
   });
 
   it('refuses bad settings by name', () => {
-    expect(() => normalizeServeOptions(fn, {}, { TURBOLIFT_WORKERS: 'two' }, '/app/main.js')).toThrow('TURBOLIFT_WORKERS="two" must be an integer from 0 to 1024');
-    expect(() => normalizeServeOptions(fn, { workers: 2 }, {})).toThrow('2 workers need the module that calls serve (the entry option); use workers: 0 to run inline');
+    expect(() => normalizeServeOptions(fn, {}, { TURBOLIFT_WORKERS: 'two' }, '/app/main.js')).toThrow(
+      'TURBOLIFT_WORKERS="two" must be an integer from 0 to 1024',
+    );
+    expect(() => normalizeServeOptions(fn, { workers: 2 }, {})).toThrow(
+      '2 workers need the module that calls serve (the entry option); use workers: 0 to run inline',
+    );
     expect(() => normalizeServeOptions(fn, { callTimeoutMs: -1 }, {})).toThrow('serve option callTimeoutMs must be an integer from 0 to 2147483647, got -1');
   });
 });

@@ -103,11 +103,13 @@ export function normalizeServeOptions(
   if (workers > 0 && !entry) {
     throw new TypeError(`serve(${name}): ${workers} workers need the module that calls serve (the entry option); use workers: 0 to run inline`);
   }
-  const callTimeoutMs = options.callTimeoutMs ?? envInteger(env, SERVICE_ENV.callTimeoutMs, DEFAULT_CALL_TIMEOUT_MS, limits.callTimeoutMs.min, limits.callTimeoutMs.max);
+  const callTimeoutMs =
+    options.callTimeoutMs ?? envInteger(env, SERVICE_ENV.callTimeoutMs, DEFAULT_CALL_TIMEOUT_MS, limits.callTimeoutMs.min, limits.callTimeoutMs.max);
   checkInteger('callTimeoutMs', callTimeoutMs, limits.callTimeoutMs);
   const maxQueue = options.maxQueue ?? envInteger(env, SERVICE_ENV.maxQueue, Math.max(1, workers) * QUEUE_PER_WORKER, limits.maxQueue.min, limits.maxQueue.max);
   checkInteger('maxQueue', maxQueue, limits.maxQueue);
-  const maxQueueWaitMs = options.maxQueueWaitMs ?? envInteger(env, SERVICE_ENV.maxQueueWaitMs, DEFAULT_MAX_QUEUE_WAIT_MS, limits.maxQueueWaitMs.min, limits.maxQueueWaitMs.max);
+  const maxQueueWaitMs =
+    options.maxQueueWaitMs ?? envInteger(env, SERVICE_ENV.maxQueueWaitMs, DEFAULT_MAX_QUEUE_WAIT_MS, limits.maxQueueWaitMs.min, limits.maxQueueWaitMs.max);
   checkInteger('maxQueueWaitMs', maxQueueWaitMs, limits.maxQueueWaitMs);
   return {
     name,

@@ -7,7 +7,7 @@ import { workerData } from 'node:worker_threads';
 import { POOL_HANDLER_SYMBOL, POOL_WORKER_DATA_KEY, type PoolWorkerData } from './pool-protocol';
 
 const { entry } = (workerData as Record<string, PoolWorkerData>)[POOL_WORKER_DATA_KEY];
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+
 require(entry);
 const handler = (globalThis as Record<symbol, unknown>)[POOL_HANDLER_SYMBOL];
 if (typeof handler !== 'function') {

@@ -15,7 +15,8 @@ type Spun = { tag: string; thread: number };
 // The stubs' implementations only type the calls: every test here calls the service.
 const spin = liftedStub('spin', (_ms: number, _tag: string): Spun => ({ tag: '', thread: 0 }), { service: 'spin-service', retries: 0 });
 
-const post = (url: string, body: unknown[]) => request(`${url}/v1/call`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const post = (url: string, body: unknown[]) =>
+  request(`${url}/v1/call`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 describe('worker pool (real service process)', () => {
   let service: ChildService | undefined;
@@ -58,7 +59,10 @@ describe('worker pool (real service process)', () => {
     await start(BUSY, { TURBOLIFT_WORKERS: '2', TURBOLIFT_CALL_TIMEOUT_MS: '1500' });
     const tooLong = spin(60_000, 'too-long');
     const others = Array.from({ length: 3 }, (_, i) => spin(100, `ok${i}`));
-    const failure = await tooLong.then(() => undefined, (error: unknown) => error);
+    const failure = await tooLong.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
     expect(failure).toBeInstanceOf(TurboliftCallError);
     expect(failure).toMatchObject({ code: 'TL_CALL_TIMEOUT', statusCode: 504 });
     expect((failure as Error).message).toMatch(/spin gave no result within 1500 ms.*worker running it was stopped and replaced/);

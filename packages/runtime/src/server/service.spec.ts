@@ -15,7 +15,7 @@ class QuotaExceeded extends Error {
 
 async function failing(kind: string): Promise<never> {
   if (kind === 'custom') throw new QuotaExceeded('quota of 5 calls exceeded');
-  if (kind === 'string') throw 'plain string thrown'; // eslint-disable-line no-throw-literal
+  if (kind === 'string') throw 'plain string thrown';
   throw new TypeError(`bad kind ${kind}`);
 }
 
@@ -46,7 +46,14 @@ describe('service', () => {
   it.each([
     ['malformed JSON', '[1,', 'application/json', 400, 'TL_MALFORMED_BODY', /not valid JSON/],
     ['a body that is not an array', '{"a":1}', 'application/json', 400, 'TL_MALFORMED_BODY', /array of arguments, got Object/],
-    ['malformed msgpack', Buffer.from([0x92, 0x01]) /* array of two, one element */, 'application/vnd.turbolift.msgpack', 400, 'TL_MALFORMED_BODY', /not valid msgpack/],
+    [
+      'malformed msgpack',
+      Buffer.from([0x92, 0x01]) /* array of two, one element */,
+      'application/vnd.turbolift.msgpack',
+      400,
+      'TL_MALFORMED_BODY',
+      /not valid msgpack/,
+    ],
     ['a wrong content type', '1 2', 'text/plain', 415, 'TL_UNSUPPORTED_MEDIA_TYPE', /application\/json or application\/vnd\.turbolift\.msgpack/],
     ['too many arguments', '[1,2,3]', 'application/json', 400, 'TL_ARGUMENT_COUNT', /add takes at most 2 arguments, got 3/],
     ['a body over the limit', `[${'1,'.repeat(1000)}1]`, 'application/json', 413, 'TL_BODY_TOO_LARGE', /limit of 1024 bytes/],
@@ -94,7 +101,13 @@ describe('service', () => {
 
     const error = await stub('custom').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RemoteError);
-    expect(error).toMatchObject({ name: 'RemoteError', code: 'TL_FUNCTION_THREW', remoteName: 'QuotaExceeded', message: 'quota of 5 calls exceeded', fnName: 'failing' });
+    expect(error).toMatchObject({
+      name: 'RemoteError',
+      code: 'TL_FUNCTION_THREW',
+      remoteName: 'QuotaExceeded',
+      message: 'quota of 5 calls exceeded',
+      fnName: 'failing',
+    });
     expect((error as RemoteError).remoteStack).toMatch(/QuotaExceeded: quota of 5 calls exceeded/);
 
     const thrownString = await stub('string').catch((e: unknown) => e);
@@ -137,8 +150,16 @@ describe('default arity', () => {
   it('sees default and rest parameters, which fn.length hides', () => {
     expect(hasDefaultOrRestParameter((a: number, b = 1) => a + b)).toBe(true);
     expect(hasDefaultOrRestParameter((...xs: number[]) => xs.length)).toBe(true);
-    expect(hasDefaultOrRestParameter(function f({ a = 1 }: { a?: number }, [b]: number[]) { return a + b; })).toBe(false);
+    expect(
+      hasDefaultOrRestParameter(function f({ a = 1 }: { a?: number }, [b]: number[]) {
+        return a + b;
+      }),
+    ).toBe(false);
     expect(hasDefaultOrRestParameter((a: string) => a)).toBe(false);
-    expect(hasDefaultOrRestParameter(async function g(a: string, b = '(') { return a + b; })).toBe(true);
+    expect(
+      hasDefaultOrRestParameter(async function g(a: string, b = '(') {
+        return a + b;
+      }),
+    ).toBe(true);
   });
 });

@@ -30,13 +30,16 @@ function callOnce(mainJs: string, env: Record<string, string>): Promise<{ startL
       child.stdout.removeAllListeners('data');
       fetch(`${line[1]}/v1/call`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[]' })
         .then((response) => response.text())
-        .then((body) => finish(undefined, { startLine: line[0], body }), (error: Error) => finish(error));
+        .then(
+          (body) => finish(undefined, { startLine: line[0], body }),
+          (error: Error) => finish(error),
+        );
     });
   });
 }
 
 describe('bundle plan', () => {
-  it('bundles CommonJS for Node 20 into the output folder: main.js, the runtime\'s companions, its optional natives external', () => {
+  it("bundles CommonJS for Node 20 into the output folder: main.js, the runtime's companions, its optional natives external", () => {
     const plan = planBundle(
       { workspaceRoot: '/ws', main: 'apps/svc/src/main.ts', outputPath: 'dist/apps/svc/bundle', external: ['sharp'], sourcemap: true, minify: false },
       { tsconfig: '/ws/tsconfig.base.json', conditions: ['@ws/source'] },
@@ -73,7 +76,9 @@ describe('bundle plan', () => {
   });
 
   it('refuses an external package that is not installed, naming it', () => {
-    expect(() => prunedManifest('svc', [{ name: 'gone', optional: false }])).toThrow('gone is left out of the bundle of svc but is not installed in this workspace');
+    expect(() => prunedManifest('svc', [{ name: 'gone', optional: false }])).toThrow(
+      'gone is left out of the bundle of svc but is not installed in this workspace',
+    );
   });
 
   it('knows package names and native packages', () => {
@@ -109,7 +114,8 @@ describe('bundleService with esbuild', () => {
 
   it('resolves a workspace library through tsconfig paths from source', async () => {
     const ws = workspace({
-      'tsconfig.base.json': '{\n  // comments are allowed here\n  "compilerOptions": { "baseUrl": ".", "paths": { "@paths/greet": ["libs/greet/src/index.ts"] } }\n}\n',
+      'tsconfig.base.json':
+        '{\n  // comments are allowed here\n  "compilerOptions": { "baseUrl": ".", "paths": { "@paths/greet": ["libs/greet/src/index.ts"] } }\n}\n',
       'libs/greet/src/index.ts': 'export const greet = (name: string): string => `hello ${name}`;\n',
       'apps/svc/src/main.ts': "import { greet } from '@paths/greet';\nconsole.log(greet('paths'));\n",
     });

@@ -8,7 +8,16 @@ import { build, type Plugin } from 'esbuild';
 import { TurboliftError } from '../errors';
 import { readJsonFile } from '@nx/devkit';
 import { needsInstalledCopy, packageNameOf, type InstalledManifest } from './packages';
-import { conditionsFromTsconfig, planBundle, prunedManifest, type BundleInput, type BundlePlan, type ExternalPackage, type RuntimeBundleNeeds, type WorkspaceResolution } from './plan';
+import {
+  conditionsFromTsconfig,
+  planBundle,
+  prunedManifest,
+  type BundleInput,
+  type BundlePlan,
+  type ExternalPackage,
+  type RuntimeBundleNeeds,
+  type WorkspaceResolution,
+} from './plan';
 
 export interface BundleResult {
   outfile: string;

@@ -64,7 +64,10 @@ async function prepareBuild(options: NormalizedBuildImageOptions): Promise<Prepa
   const dockerfile = options.dockerfile
     ? readFileSync(options.dockerfile, 'utf8')
     : renderDockerfile({ baseImage: options.baseImage, hasExternals: bundleHasExternals(options.bundleDir), port: options.port });
-  const files: ContextFile[] = [{ path: 'Dockerfile', content: Buffer.from(dockerfile) }, ...readBundleFiles(options.bundleDir, { sourceMaps: options.sourceMaps })];
+  const files: ContextFile[] = [
+    { path: 'Dockerfile', content: Buffer.from(dockerfile) },
+    ...readBundleFiles(options.bundleDir, { sourceMaps: options.sourceMaps }),
+  ];
   const context = await packBuildContext(files);
   const labels = { ...options.labels, [SERVICE_LABEL]: options.service };
   return { context, tag: contentTag(context, labels), labels, baseImage: finalBaseImage(dockerfile) ?? options.baseImage };
@@ -153,7 +156,12 @@ export async function buildServiceImage(
 /** Registries say "denied"/"unauthorized" in many ways; all of them mean the credentials did not do. */
 const REFUSAL = /unauthori[sz]ed|denied|authentication required|no basic auth credentials|insufficient_scope|forbidden/i;
 
-async function pushOrExplain(engine: ImageEngine, options: NormalizedBuildImageOptions, tag: string, credentials: ResolvedAuth | undefined): Promise<string | null> {
+async function pushOrExplain(
+  engine: ImageEngine,
+  options: NormalizedBuildImageOptions,
+  tag: string,
+  credentials: ResolvedAuth | undefined,
+): Promise<string | null> {
   try {
     return await engine.push(options.repository, tag, credentials?.auth);
   } catch (error) {

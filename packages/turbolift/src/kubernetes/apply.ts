@@ -42,11 +42,7 @@ export function objectApi(kubeConfig: KubeConfig): KubernetesObjectApi {
  * An object that exists with the same `turbolift.dev/content-hash` is left alone ("unchanged"): same desired
  * state, so no write, no new ReplicaSet. A Namespace that exists is left alone too.
  */
-export async function applyManifests(
-  client: KubernetesObjectApi,
-  objects: readonly KubernetesManifest[],
-  options: ApplyOptions = {},
-): Promise<ApplyOutcome[]> {
+export async function applyManifests(client: KubernetesObjectApi, objects: readonly KubernetesManifest[], options: ApplyOptions = {}): Promise<ApplyOutcome[]> {
   const outcomes: ApplyOutcome[] = [];
   for (const object of objects) {
     const wanted = object.metadata.annotations?.[CONTENT_HASH_ANNOTATION];

@@ -37,7 +37,11 @@ export function loadClusterTarget(selection: ClusterSelection): ClusterTarget {
 
   if (selection.context) {
     if (!kubeConfig.getContextObject(selection.context)) {
-      const known = kubeConfig.getContexts().map((context) => context.name).join(', ') || 'none';
+      const known =
+        kubeConfig
+          .getContexts()
+          .map((context) => context.name)
+          .join(', ') || 'none';
       throw new TurboliftError('TL_KUBECONFIG', `kubeconfig has no context "${selection.context}" (contexts: ${known})`);
     }
     kubeConfig.setCurrentContext(selection.context);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadAllYaml } from '@kubernetes/client-node';
+import { loadAllYaml, type V1PodDisruptionBudget, type V1Service, type V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
 import { CONTENT_HASH_ANNOTATION, LABEL, toDnsLabel, toLabelValue } from './labels';
 import { imageReference, renderManifests } from './manifests';
 import type { AutoscalingSettings, KubernetesManifest, ServiceDeploySpec } from './types';
@@ -61,8 +61,8 @@ describe('renderManifests', () => {
     }
     const selector = { [LABEL.name]: 'compress-all-service', [LABEL.instance]: 'compress-all-service' };
     expect(deploymentOf(objects).spec.selector).toEqual({ matchLabels: selector });
-    expect((byKind(objects, 'Service') as any).spec.selector).toEqual(selector);
-    expect((byKind(objects, 'PodDisruptionBudget') as any).spec.selector).toEqual({ matchLabels: selector });
+    expect((byKind(objects, 'Service') as V1Service).spec!.selector).toEqual(selector);
+    expect((byKind(objects, 'PodDisruptionBudget') as V1PodDisruptionBudget).spec!.selector).toEqual({ matchLabels: selector });
     expect(deploymentOf(objects).spec.template.metadata.labels).toMatchObject(selector);
   });
 
@@ -90,7 +90,9 @@ describe('renderManifests', () => {
 
   it('sets the call time limit and the queue bound only when they are given, and workers always', () => {
     const envOf = (overrides: Partial<ServiceDeploySpec>) =>
-      (containerOf(renderManifests(spec(overrides)).objects).env as Array<{ name: string; value: string }>).filter(({ name }) => /WORKERS|CALL_TIMEOUT|MAX_QUEUE/.test(name));
+      (containerOf(renderManifests(spec(overrides)).objects).env as Array<{ name: string; value: string }>).filter(({ name }) =>
+        /WORKERS|CALL_TIMEOUT|MAX_QUEUE/.test(name),
+      );
     expect(envOf({ workers: 3 })).toEqual([{ name: 'TURBOLIFT_WORKERS', value: '3' }]);
     expect(envOf({ workers: 0, callTimeoutMs: 0, maxQueue: 0 })).toEqual([
       { name: 'TURBOLIFT_WORKERS', value: '0' },
@@ -123,8 +125,9 @@ describe('renderManifests', () => {
     expect(deployment.spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThan(12.5);
   });
 
-  it('outlasts the drain plus one whole call, at the runtime\'s default time limit when none is set', () => {
-    const graceOf = (overrides: Partial<ServiceDeploySpec>) => deploymentOf(renderManifests(spec(overrides)).objects).spec.template.spec.terminationGracePeriodSeconds;
+  it("outlasts the drain plus one whole call, at the runtime's default time limit when none is set", () => {
+    const graceOf = (overrides: Partial<ServiceDeploySpec>) =>
+      deploymentOf(renderManifests(spec(overrides)).objects).spec.template.spec.terminationGracePeriodSeconds;
     expect(graceOf({ drainMs: 5000, callTimeoutMs: 30_000 })).toBeGreaterThan(35);
     expect(graceOf({ drainMs: 5000 }) - graceOf({ drainMs: 5000, callTimeoutMs: 30_000 })).toBe(30); // the default is 60 s
     // 0 is no limit: there is no call length to wait for, only the drain.
@@ -146,7 +149,7 @@ describe('renderManifests', () => {
   });
 
   it('exposes port 80 to the named container port through a ClusterIP Service', () => {
-    const service = byKind(renderManifests(spec()).objects, 'Service') as any;
+    const service = byKind(renderManifests(spec()).objects, 'Service') as V1Service & { spec: object };
     expect(service.spec.type).toBe('ClusterIP');
     expect(service.spec.ports).toEqual([{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }]);
   });
@@ -171,7 +174,7 @@ describe('renderManifests', () => {
 
   it('renders the stabilization windows into the autoscaler behaviour, leaving the rates to the API defaults', () => {
     const windows = autoscaling({ scaleDownStabilizationSeconds: 15, scaleUpStabilizationSeconds: 5 });
-    const hpa = byKind(renderManifests(spec({ autoscaling: windows })).objects, 'HorizontalPodAutoscaler') as any;
+    const hpa = byKind(renderManifests(spec({ autoscaling: windows })).objects, 'HorizontalPodAutoscaler') as V2HorizontalPodAutoscaler & { spec: object };
     expect(hpa.spec.behavior).toEqual({
       scaleUp: { stabilizationWindowSeconds: 5 },
       scaleDown: { stabilizationWindowSeconds: 15 },

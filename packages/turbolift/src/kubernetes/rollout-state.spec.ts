@@ -4,7 +4,12 @@ import { describeWaiting, diagnosePod, findNewReplicaSet, mostTelling, podsOfRep
 
 function deployment(overrides: { generation?: number; replicas?: number; status?: V1Deployment['status']; revision?: string } = {}): V1Deployment {
   return {
-    metadata: { name: 'svc', uid: 'd-1', generation: overrides.generation ?? 2, annotations: { 'deployment.kubernetes.io/revision': overrides.revision ?? '2' } },
+    metadata: {
+      name: 'svc',
+      uid: 'd-1',
+      generation: overrides.generation ?? 2,
+      annotations: { 'deployment.kubernetes.io/revision': overrides.revision ?? '2' },
+    },
     spec: { replicas: overrides.replicas ?? 2, selector: {}, template: {} },
     status: overrides.status,
   } as V1Deployment;
@@ -60,7 +65,10 @@ describe('rolloutProgress', () => {
     expect(stalled.failure).toBe('ProgressDeadlineExceeded: ReplicaSet "svc-b" has timed out progressing.');
     const refused = rolloutProgress(
       deployment({
-        status: { observedGeneration: 2, conditions: [{ type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: 'pods "svc-b-" is forbidden:\n quota' }] },
+        status: {
+          observedGeneration: 2,
+          conditions: [{ type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: 'pods "svc-b-" is forbidden:\n quota' }],
+        },
       }),
     );
     expect(refused.failure).toBe('FailedCreate: pods "svc-b-" is forbidden: quota');
@@ -101,7 +109,14 @@ describe('diagnosePod', () => {
     const problem = diagnosePod(
       pod('p', 'rs', {
         containerStatuses: [
-          { name: 'svc', image: 'r/x:t', imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "r/x:t"' } } },
+          {
+            name: 'svc',
+            image: 'r/x:t',
+            imageID: '',
+            ready: false,
+            restartCount: 0,
+            state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "r/x:t"' } },
+          },
         ],
       }),
     );
@@ -121,7 +136,10 @@ describe('diagnosePod', () => {
 
   it('explains an unschedulable pod', () => {
     const problem = diagnosePod(
-      pod('p', 'rs', { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/1 nodes are available: 1 Insufficient cpu.' }] }),
+      pod('p', 'rs', {
+        phase: 'Pending',
+        conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/1 nodes are available: 1 Insufficient cpu.' }],
+      }),
     );
     expect(problem).toEqual({ pod: 'p', severity: 'pending', reason: 'Unschedulable: 0/1 nodes are available: 1 Insufficient cpu.' });
   });

@@ -57,8 +57,7 @@ export function findNewReplicaSet(deployment: V1Deployment, replicaSets: readonl
   if (!revision) return undefined;
   return replicaSets.find(
     (set) =>
-      set.metadata?.annotations?.[REVISION_ANNOTATION] === revision &&
-      (!uid || (set.metadata?.ownerReferences ?? []).some((owner) => owner.uid === uid)),
+      set.metadata?.annotations?.[REVISION_ANNOTATION] === revision && (!uid || (set.metadata?.ownerReferences ?? []).some((owner) => owner.uid === uid)),
   );
 }
 
@@ -109,7 +108,11 @@ export function diagnosePod(pod: V1Pod): PodProblem | undefined {
   for (const status of statuses) {
     const terminated = status.state?.terminated;
     if (terminated && terminated.exitCode !== 0) {
-      return { pod: name, severity: 'pending', reason: `container ${status.name} exited with code ${terminated.exitCode}${terminated.reason ? ` (${terminated.reason})` : ''}` };
+      return {
+        pod: name,
+        severity: 'pending',
+        reason: `container ${status.name} exited with code ${terminated.exitCode}${terminated.reason ? ` (${terminated.reason})` : ''}`,
+      };
     }
     const waiting = status.state?.waiting;
     if (waiting?.reason && waiting.reason !== 'ContainerCreating' && waiting.reason !== 'PodInitializing') {

@@ -4,7 +4,12 @@ import { inClusterUrl, readyEndpointAddresses } from './service-endpoint';
 describe('readyEndpointAddresses', () => {
   it('counts each ready address once across slices, and treats an unset ready condition as ready', () => {
     const slices = [
-      { endpoints: [{ addresses: ['10.244.0.5'], conditions: { ready: true } }, { addresses: ['10.244.0.6'], conditions: { ready: false } }] },
+      {
+        endpoints: [
+          { addresses: ['10.244.0.5'], conditions: { ready: true } },
+          { addresses: ['10.244.0.6'], conditions: { ready: false } },
+        ],
+      },
       { endpoints: [{ addresses: ['10.244.0.5'] }, { addresses: ['10.244.0.7'], conditions: {} }] },
       {},
     ];

@@ -17,11 +17,7 @@ export function inClusterUrl(name: string, namespace: string): string {
 }
 
 export async function readServiceEndpoint(kubeConfig: KubeConfig, namespace: string, name: string): Promise<ServiceEndpoint> {
-  const service = await withTimeout(
-    kubeConfig.makeApiClient(CoreV1Api).readNamespacedService({ name, namespace }),
-    30_000,
-    `read Service/${name}`,
-  );
+  const service = await withTimeout(kubeConfig.makeApiClient(CoreV1Api).readNamespacedService({ name, namespace }), 30_000, `read Service/${name}`);
   const clusterIP = service.spec?.clusterIP && service.spec.clusterIP !== 'None' ? service.spec.clusterIP : undefined;
   const host = clusterIP?.includes(':') ? `[${clusterIP}]` : clusterIP;
   return { clusterIP, clusterIpUrl: host ? `http://${host}:${SERVICE_PORT}` : undefined, inClusterUrl: inClusterUrl(name, namespace) };
@@ -63,7 +59,11 @@ export function waitForReadyEndpoints(
       resolve(result);
     };
     const deadline = setTimeout(
-      () => finish({ success: false, reason: `Service/${name} has ${latest.length} ready endpoint(s), wanted ${minimum}, after ${Math.round(options.timeoutMs / 1000)}s` }),
+      () =>
+        finish({
+          success: false,
+          reason: `Service/${name} has ${latest.length} ready endpoint(s), wanted ${minimum}, after ${Math.round(options.timeoutMs / 1000)}s`,
+        }),
       Math.max(options.timeoutMs, 1),
     );
     const observation = observe(kubeConfig, {

@@ -44,14 +44,22 @@ export async function undeployService(kubeConfig: KubeConfig, options: UndeployO
       try {
         // Foreground: the Deployment is gone only once its ReplicaSets and pods are, so "gone" means gone.
         await withTimeout(
-          client.delete({ apiVersion: kind.apiVersion, kind: kind.kind, metadata: { name: itemName, namespace } }, undefined, undefined, undefined, undefined, 'Foreground'),
+          client.delete(
+            { apiVersion: kind.apiVersion, kind: kind.kind, metadata: { name: itemName, namespace } },
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+            'Foreground',
+          ),
           API_CALL_TIMEOUT_MS,
           `delete ${kind.kind}/${itemName}`,
         );
         deleted.push(`${kind.kind}/${itemName}`);
         log(`  ${kind.kind}/${itemName} deleted`);
       } catch (error) {
-        if (!isNotFound(error)) return { success: false, reason: `delete ${kind.kind}/${itemName} in ${namespace} failed: ${describeApiError(error)}`, deleted };
+        if (!isNotFound(error))
+          return { success: false, reason: `delete ${kind.kind}/${itemName} in ${namespace} failed: ${describeApiError(error)}`, deleted };
       }
     }
   }

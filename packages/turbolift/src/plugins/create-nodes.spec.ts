@@ -54,7 +54,7 @@ describe('createServiceTargets', () => {
 
   it('finds packages in npm, pnpm and yarn lockfiles, not inside longer names', () => {
     expect(packagesInLockfile('{"packages":{"node_modules/esbuild": {}}}', ['esbuild', 'turbolift'])).toEqual(['esbuild']);
-    expect(packagesInLockfile("packages:\n  /turbolift@0.1.0:\n  esbuild@0.25.9:\n", ['esbuild', 'turbolift'])).toEqual(['esbuild', 'turbolift']);
+    expect(packagesInLockfile('packages:\n  /turbolift@0.1.0:\n  esbuild@0.25.9:\n', ['esbuild', 'turbolift'])).toEqual(['esbuild', 'turbolift']);
     expect(packagesInLockfile('"turbolift@^0.1.0":\n  version "0.1.0"\n', ['turbolift'])).toEqual(['turbolift']);
     expect(packagesInLockfile('{"packages":{"node_modules/@types/esbuild-x": {}, "node_modules/xesbuild": {}}} xesbuild@1', ['esbuild'])).toEqual([]);
   });

@@ -5,13 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import {
-  createNodesFromFiles,
-  type CreateNodesContextV2,
-  type CreateNodesResult,
-  type CreateNodesV2,
-  type TargetConfiguration,
-} from '@nx/devkit';
+import { createNodesFromFiles, type CreateNodesContextV2, type CreateNodesResult, type CreateNodesV2, type TargetConfiguration } from '@nx/devkit';
 import { MARKER_GLOB, SERVICE_TAG, parseServiceMarkerText, type ServiceMarker } from '../service/marker';
 import { servicePaths, toPosix } from '../service/paths';
 
@@ -25,7 +19,6 @@ export interface TurboliftPluginOptions {
 
 type TargetNames = Required<TurboliftPluginOptions>;
 
-
 export function normalizePluginOptions(options: TurboliftPluginOptions | undefined): TargetNames {
   return {
     buildTargetName: options?.buildTargetName ?? 'build',
@@ -35,7 +28,6 @@ export function normalizePluginOptions(options: TurboliftPluginOptions | undefin
     undeployTargetName: options?.undeployTargetName ?? 'undeploy-k8s',
   };
 }
-
 
 /** What the targets depend on in the workspace around the service. */
 export interface WorkspaceFacts {

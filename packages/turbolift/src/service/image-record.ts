@@ -29,8 +29,7 @@ export interface ImageRecord {
  * What deploy needs of a record: the image and its tag, and the digest when pushed. The rest is
  * informative and may be missing from a hand-made record.
  */
-export type DeployableImage = Pick<ImageRecord, 'service' | 'image' | 'tag' | 'digest'> &
-  Partial<Omit<ImageRecord, 'service' | 'image' | 'tag' | 'digest'>>;
+export type DeployableImage = Pick<ImageRecord, 'service' | 'image' | 'tag' | 'digest'> & Partial<Omit<ImageRecord, 'service' | 'image' | 'tag' | 'digest'>>;
 
 export function parseImageRecord(text: string, file: string): DeployableImage {
   const fail = (message: string): never => {

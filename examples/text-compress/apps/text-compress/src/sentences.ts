@@ -14,8 +14,26 @@ export function seededRandom(seed: number): () => number {
 
 const subjects = ['The service', 'A small function', 'Every request', 'The workspace', 'Our cluster', 'The compressor', 'A lifted call', 'The scheduler'];
 const verbs = ['compresses', 'sends', 'measures', 'retries', 'drains', 'packs', 'serves', 'counts', 'rebuilds', 'caches'];
-const objects = ['thousands of strings', 'a batch of sentences', 'the deterministic input', 'every chunk', 'its own results', 'the pruned bundle', 'a content hash', 'the endpoint file'];
-const tails = ['before lunch.', 'in the background.', 'without a restart.', 'on loopback.', 'twice as fast.', 'again and again.', 'for the benchmark.', 'with brotli at quality eleven.'];
+const objects = [
+  'thousands of strings',
+  'a batch of sentences',
+  'the deterministic input',
+  'every chunk',
+  'its own results',
+  'the pruned bundle',
+  'a content hash',
+  'the endpoint file',
+];
+const tails = [
+  'before lunch.',
+  'in the background.',
+  'without a restart.',
+  'on loopback.',
+  'twice as fast.',
+  'again and again.',
+  'for the benchmark.',
+  'with brotli at quality eleven.',
+];
 
 export function makeSentences(count: number, seed = 20251123): string[] {
   const random = seededRandom(seed);

@@ -47,7 +47,9 @@ describe('normalizeBuildImageOptions', () => {
     expect(() => normalizeBuildImageOptions({ push: true }, project)).toThrow('"push" needs a "registry"');
     expect(() => normalizeBuildImageOptions({ tags: ['no spaces'] }, project)).toThrow('"no spaces" is not a valid image tag');
     expect(() => normalizeBuildImageOptions({ keep: 0 }, project)).toThrow('"keep" must be a whole number');
-    expect(() => normalizeBuildImageOptions({ dockerfile: 'nope/Dockerfile' }, project)).toThrow('Dockerfile nope/Dockerfile (option "dockerfile" of @acme/compress-all-service) does not exist');
+    expect(() => normalizeBuildImageOptions({ dockerfile: 'nope/Dockerfile' }, project)).toThrow(
+      'Dockerfile nope/Dockerfile (option "dockerfile" of @acme/compress-all-service) does not exist',
+    );
     expect(() => normalizeBuildImageOptions({ registry: 'a.io', repository: 'b.io/x' }, project)).toThrow('repository b.io/x is not in registry a.io');
   });
 

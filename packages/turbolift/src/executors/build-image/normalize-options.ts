@@ -49,7 +49,8 @@ export function normalizeBuildImageOptions(options: BuildImageExecutorOptions, p
   let dockerfile: string | undefined;
   if (options.dockerfile) {
     dockerfile = fromRoot(options.dockerfile);
-    if (!existsSync(dockerfile)) throw new ImageError('TL_DOCKERFILE_MISSING', `Dockerfile ${options.dockerfile} (option "dockerfile" of ${projectName}) does not exist`);
+    if (!existsSync(dockerfile))
+      throw new ImageError('TL_DOCKERFILE_MISSING', `Dockerfile ${options.dockerfile} (option "dockerfile" of ${projectName}) does not exist`);
   } else if (existsSync(join(workspaceRoot, projectRoot, 'Dockerfile'))) {
     dockerfile = join(workspaceRoot, projectRoot, 'Dockerfile');
   }

@@ -17,7 +17,9 @@ describe('bundle options', () => {
   });
 
   it('refuses a path where a package name belongs', () => {
-    expect(() => normalizeBundleOptions({ external: ['./native.node'] }, project)).toThrow('bundle options of svc: "external" must list package names, got "./native.node"');
+    expect(() => normalizeBundleOptions({ external: ['./native.node'] }, project)).toThrow(
+      'bundle options of svc: "external" must list package names, got "./native.node"',
+    );
   });
 
   it('turns project names into npm package names', () => {

@@ -41,7 +41,10 @@ describe('deploy-k8s executor without a cluster', () => {
       join(workspace, 'dist/apps/compress-all-service/image.json'),
       JSON.stringify({ service: PROJECT, image: '127.0.0.1:5000/compress-all-service', tag: 'v1', digest: null }),
     );
-    const result = await deployK8sExecutor({ dryRun: true, namespace: 'demo', kubeconfig: join(workspace, 'absent'), outputFile: 'tmp/manifests.yaml' }, context());
+    const result = await deployK8sExecutor(
+      { dryRun: true, namespace: 'demo', kubeconfig: join(workspace, 'absent'), outputFile: 'tmp/manifests.yaml' },
+      context(),
+    );
     expect(result.success).toBe(true);
     expect(printed.join('')).toBe(result.yaml);
     expect(readFileSync(join(workspace, 'tmp/manifests.yaml'), 'utf8')).toBe(result.yaml);

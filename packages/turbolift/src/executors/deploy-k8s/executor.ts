@@ -1,5 +1,13 @@
 import { logger, type ExecutorContext } from '@nx/devkit';
-import { deployService, describeApiError, loadClusterTarget, renderDryRun, waitUntilAnswers, type ApplyOutcome, type DeployServiceResult } from '../../kubernetes';
+import {
+  deployService,
+  describeApiError,
+  loadClusterTarget,
+  renderDryRun,
+  waitUntilAnswers,
+  type ApplyOutcome,
+  type DeployServiceResult,
+} from '../../kubernetes';
 import { registerServiceEndpoint } from '../../service/endpoints';
 import { readImageRecord } from '../../service/image-record';
 import { readWorkspaceName, requireMarker, resolveServiceProject } from '../../service/project';
@@ -44,7 +52,11 @@ export default async function deployK8sExecutor(options: DeployK8sExecutorOption
 
       const target = loadClusterTarget(normalized.cluster);
       const spec = toDeploySpec(normalized, target.namespace, image);
-      const result = summary(spec.name, spec.namespace, await deployService(target, spec, { timeoutMs: normalized.timeoutMs, log: (line) => logger.info(line) }));
+      const result = summary(
+        spec.name,
+        spec.namespace,
+        await deployService(target, spec, { timeoutMs: normalized.timeoutMs, log: (line) => logger.info(line) }),
+      );
       if (!result.success) {
         console.error(`deploy-k8s: ${result.reason}`);
         return result;

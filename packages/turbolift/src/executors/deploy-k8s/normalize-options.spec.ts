@@ -68,7 +68,11 @@ describe('normalizeDeployOptions', () => {
 
   it('passes the call time limit and the queue bound on only when set, 0 included', () => {
     expect(normalizeDeployOptions({ callTimeoutMs: 0, maxQueue: 0 }, project)).toMatchObject({ callTimeoutMs: 0, maxQueue: 0 });
-    expect(normalizeDeployOptions({ callTimeoutMs: 15_000, maxQueue: 32, maxQueueWaitMs: 4000 }, project)).toMatchObject({ callTimeoutMs: 15_000, maxQueue: 32, maxQueueWaitMs: 4000 });
+    expect(normalizeDeployOptions({ callTimeoutMs: 15_000, maxQueue: 32, maxQueueWaitMs: 4000 }, project)).toMatchObject({
+      callTimeoutMs: 15_000,
+      maxQueue: 32,
+      maxQueueWaitMs: 4000,
+    });
   });
 
   it('takes the autoscaler stabilization windows, 0 to 3600 s', () => {
@@ -95,13 +99,17 @@ describe('normalizeDeployOptions', () => {
   });
 
   it('refuses bad worker pool options, naming the option and the value', () => {
-    expect(() => normalizeDeployOptions({ workers: -1 }, project)).toThrow('deploy-k8s options of @acme/compress-all-service: workers must be a whole number from 0 to 1024, got -1');
+    expect(() => normalizeDeployOptions({ workers: -1 }, project)).toThrow(
+      'deploy-k8s options of @acme/compress-all-service: workers must be a whole number from 0 to 1024, got -1',
+    );
     expect(() => normalizeDeployOptions({ callTimeoutMs: 1.5 }, project)).toThrow(/callTimeoutMs must be a whole number from 0 to 2147483647, got 1\.5$/);
     expect(() => normalizeDeployOptions({ maxQueue: Number.NaN }, project)).toThrow(/maxQueue must be a whole number from 0 to 9007199254740991, got NaN$/);
   });
 
   it('keeps the variables the options set out of env, pointing at the option', () => {
-    expect(() => normalizeDeployOptions({ env: { TURBOLIFT_WORKERS: '8' } }, project)).toThrow(/env TURBOLIFT_WORKERS is set by turbolift \(use the workers option\)/);
+    expect(() => normalizeDeployOptions({ env: { TURBOLIFT_WORKERS: '8' } }, project)).toThrow(
+      /env TURBOLIFT_WORKERS is set by turbolift \(use the workers option\)/,
+    );
     expect(() => normalizeDeployOptions({ env: { TURBOLIFT_CALL_TIMEOUT_MS: '1' } }, project)).toThrow(/use the callTimeoutMs option/);
     expect(() => normalizeDeployOptions({ env: { TURBOLIFT_MAX_QUEUE: '1' } }, project)).toThrow(/use the maxQueue option/);
     expect(() => normalizeDeployOptions({ env: { TURBOLIFT_DRAIN_MS: '1' } }, project)).toThrow(/use the drainMs option/);
@@ -119,7 +127,9 @@ describe('normalizeDeployOptions', () => {
       'deploy-k8s options of @acme/compress-all-service: autoscaling.targetCPU 120 can never be reached: a pod uses at most 100 % of resources.requests.cpu "1" under resources.limits.cpu "1"',
     );
     // A lower request lets utilisation go past 100 %.
-    expect(normalizeDeployOptions({ autoscaling: { enabled: true, targetCPU: 120 }, resources: { requests: { cpu: '500m' } } }, project).autoscaling.targetCPU).toBe(120);
+    expect(
+      normalizeDeployOptions({ autoscaling: { enabled: true, targetCPU: 120 }, resources: { requests: { cpu: '500m' } } }, project).autoscaling.targetCPU,
+    ).toBe(120);
   });
 
   it('builds the desired state once namespace and image are known', () => {

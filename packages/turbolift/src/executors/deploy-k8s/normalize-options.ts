@@ -15,11 +15,21 @@ export interface DeployProject extends Pick<ServiceProject, 'name' | 'workspaceR
 }
 
 /** The desired state of the service (less the namespace and image, known once the cluster and record are read), plus how to deploy it. */
-export interface NormalizedDeployOptions
-  extends Pick<
-    ServiceDeploySpec,
-    'name' | 'partOf' | 'replicas' | 'resources' | 'autoscaling' | 'env' | 'drainMs' | 'workers' | 'callTimeoutMs' | 'maxQueue' | 'maxQueueWaitMs' | 'createNamespace'
-  > {
+export interface NormalizedDeployOptions extends Pick<
+  ServiceDeploySpec,
+  | 'name'
+  | 'partOf'
+  | 'replicas'
+  | 'resources'
+  | 'autoscaling'
+  | 'env'
+  | 'drainMs'
+  | 'workers'
+  | 'callTimeoutMs'
+  | 'maxQueue'
+  | 'maxQueueWaitMs'
+  | 'createNamespace'
+> {
   cluster: ClusterSelection;
   imageRecordPath: string;
   timeoutMs: number;
@@ -82,8 +92,8 @@ export function normalizeDeployOptions(options: DeployK8sExecutorOptions, projec
     for (const resource of ['cpu', 'memory'] as const) {
       const value = String(resources[group][resource]);
       const parsed = parseQuantity(value);
-      if (parsed === undefined) fail(`resources.${group}.${resource} "${value}" is not a Kubernetes quantity (e.g. 250m, 1, 128Mi)`);
-      amount[group][resource] = parsed!;
+      if (parsed === undefined) return fail(`resources.${group}.${resource} "${value}" is not a Kubernetes quantity (e.g. 250m, 1, 128Mi)`);
+      amount[group][resource] = parsed;
     }
   }
   for (const resource of ['cpu', 'memory'] as const) {
@@ -95,8 +105,10 @@ export function normalizeDeployOptions(options: DeployK8sExecutorOptions, projec
   const autoscaling: AutoscalingSettings = { ...DEFAULT_AUTOSCALING, ...options.autoscaling };
   if (autoscaling.enabled) {
     if (!Number.isInteger(autoscaling.min) || autoscaling.min < 1) fail(`autoscaling.min must be a whole number >= 1, got ${autoscaling.min}`);
-    if (!Number.isInteger(autoscaling.max) || autoscaling.max < autoscaling.min) fail(`autoscaling.max (${autoscaling.max}) must be a whole number >= autoscaling.min (${autoscaling.min})`);
-    if (!Number.isInteger(autoscaling.targetCPU) || autoscaling.targetCPU < 1) fail(`autoscaling.targetCPU must be a whole percentage >= 1, got ${autoscaling.targetCPU}`);
+    if (!Number.isInteger(autoscaling.max) || autoscaling.max < autoscaling.min)
+      fail(`autoscaling.max (${autoscaling.max}) must be a whole number >= autoscaling.min (${autoscaling.min})`);
+    if (!Number.isInteger(autoscaling.targetCPU) || autoscaling.targetCPU < 1)
+      fail(`autoscaling.targetCPU must be a whole percentage >= 1, got ${autoscaling.targetCPU}`);
     // The CPU limit caps what a pod uses, so utilisation (of the request) never goes past limit / request.
     const reachable = Math.floor((amount.limits.cpu / amount.requests.cpu) * 100);
     if (autoscaling.targetCPU > reachable) {

@@ -10,7 +10,10 @@ import type { UndeployK8sExecutorOptions } from './schema';
 const DEFAULT_TIMEOUT_SECONDS = 120;
 
 /** `turbolift:undeploy-k8s`: removes what deploy-k8s applied, and the endpoint it registered. */
-export default async function undeployK8sExecutor(options: UndeployK8sExecutorOptions, context: ExecutorContext): Promise<UndeployResult | { success: false; reason: string }> {
+export default async function undeployK8sExecutor(
+  options: UndeployK8sExecutorOptions,
+  context: ExecutorContext,
+): Promise<UndeployResult | { success: false; reason: string }> {
   return runExecutor(
     'undeploy-k8s',
     async () => {

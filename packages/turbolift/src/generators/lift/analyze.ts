@@ -60,7 +60,12 @@ export function topLevelStatementOf(decl: ts.Node): ts.Statement | undefined {
     return statement && ts.isVariableStatement(statement) && ts.isSourceFile(statement.parent) ? statement : undefined;
   }
   if (
-    (ts.isFunctionDeclaration(decl) || ts.isClassDeclaration(decl) || ts.isInterfaceDeclaration(decl) || ts.isTypeAliasDeclaration(decl) || ts.isEnumDeclaration(decl) || ts.isModuleDeclaration(decl)) &&
+    (ts.isFunctionDeclaration(decl) ||
+      ts.isClassDeclaration(decl) ||
+      ts.isInterfaceDeclaration(decl) ||
+      ts.isTypeAliasDeclaration(decl) ||
+      ts.isEnumDeclaration(decl) ||
+      ts.isModuleDeclaration(decl)) &&
     ts.isSourceFile(decl.parent)
   ) {
     return decl;
@@ -72,7 +77,6 @@ export function hasModifier(node: ts.Node, kind: ts.SyntaxKind): boolean {
   return ts.canHaveModifiers(node) && (ts.getModifiers(node) ?? []).some((m) => m.kind === kind);
 }
 
-
 function isTypeOnlyDeclaration(statement: ts.Statement): boolean {
   return ts.isInterfaceDeclaration(statement) || ts.isTypeAliasDeclaration(statement);
 }
@@ -81,7 +85,13 @@ function isTypeOnlyDeclaration(statement: ts.Statement): boolean {
 function liftedFunctionOf(marked: MarkedFunction): { statement: ts.FunctionDeclaration | ts.VariableStatement; fn: LiftedFunctionNode } {
   const { node, sourceFile, file, name } = marked;
   const where = at(sourceFile, node.name ?? node, file);
-  if (ts.isMethodDeclaration(node) || ts.isPropertyDeclaration(node) || ts.isPropertyAssignment(node) || ts.isGetAccessorDeclaration(node) || ts.isSetAccessorDeclaration(node)) {
+  if (
+    ts.isMethodDeclaration(node) ||
+    ts.isPropertyDeclaration(node) ||
+    ts.isPropertyAssignment(node) ||
+    ts.isGetAccessorDeclaration(node) ||
+    ts.isSetAccessorDeclaration(node)
+  ) {
     const owner = ts.isClassLike(node.parent) && node.parent.name ? `class ${node.parent.name.text}` : 'an object';
     throw new LiftError(`${name} is a method of ${owner}; only module-level functions can be lifted (move it out as a function)`, where);
   }
@@ -101,7 +111,11 @@ function liftedFunctionOf(marked: MarkedFunction): { statement: ts.FunctionDecla
     }
     const init = node.initializer && unwrap(node.initializer);
     if (!init || !(ts.isArrowFunction(init) || ts.isFunctionExpression(init))) throw new LiftError(`${name} is not a function`, where);
-    if (!(list.flags & ts.NodeFlags.Const)) throw new LiftError(`${name} is declared with ${list.flags & ts.NodeFlags.Let ? 'let' : 'var'}; only const functions can be lifted (it could be reassigned)`, where);
+    if (!(list.flags & ts.NodeFlags.Const))
+      throw new LiftError(
+        `${name} is declared with ${list.flags & ts.NodeFlags.Let ? 'let' : 'var'}; only const functions can be lifted (it could be reassigned)`,
+        where,
+      );
     if (list.declarations.length !== 1) throw new LiftError(`${name} shares its const statement with other declarations; declare it on its own`, where);
     statement = variableStatement;
     fn = init;
@@ -112,7 +126,12 @@ function liftedFunctionOf(marked: MarkedFunction): { statement: ts.FunctionDecla
 
 function refuseThis(marked: MarkedFunction, fn: LiftedFunctionNode): void {
   const rebinds = (n: ts.Node) =>
-    ts.isFunctionDeclaration(n) || ts.isFunctionExpression(n) || ts.isClassLike(n) || ts.isMethodDeclaration(n) || ts.isConstructorDeclaration(n) || ts.isAccessor(n);
+    ts.isFunctionDeclaration(n) ||
+    ts.isFunctionExpression(n) ||
+    ts.isClassLike(n) ||
+    ts.isMethodDeclaration(n) ||
+    ts.isConstructorDeclaration(n) ||
+    ts.isAccessor(n);
   const visit = (n: ts.Node): void => {
     if (n.kind === ts.SyntaxKind.ThisKeyword || ts.isThisTypeNode(n)) {
       throw new LiftError(`${marked.name} uses \`this\`, which has no meaning in a service`, at(marked.sourceFile, n, marked.file));
@@ -132,14 +151,31 @@ export function isMutatingReference(id: ts.Identifier): boolean {
   const parent = target.parent;
   if ((ts.isPropertyAccessExpression(parent) || ts.isElementAccessExpression(parent)) && parent.expression === target) {
     const outer = parent.parent;
-    if (ts.isBinaryExpression(outer) && outer.left === parent && outer.operatorToken.kind >= ts.SyntaxKind.FirstAssignment && outer.operatorToken.kind <= ts.SyntaxKind.LastAssignment) return true;
-    if ((ts.isPrefixUnaryExpression(outer) || ts.isPostfixUnaryExpression(outer)) && (outer.operator === ts.SyntaxKind.PlusPlusToken || outer.operator === ts.SyntaxKind.MinusMinusToken)) return true;
+    if (
+      ts.isBinaryExpression(outer) &&
+      outer.left === parent &&
+      outer.operatorToken.kind >= ts.SyntaxKind.FirstAssignment &&
+      outer.operatorToken.kind <= ts.SyntaxKind.LastAssignment
+    )
+      return true;
+    if (
+      (ts.isPrefixUnaryExpression(outer) || ts.isPostfixUnaryExpression(outer)) &&
+      (outer.operator === ts.SyntaxKind.PlusPlusToken || outer.operator === ts.SyntaxKind.MinusMinusToken)
+    )
+      return true;
     if (ts.isDeleteExpression(outer)) return true;
-    if (ts.isPropertyAccessExpression(parent) && ts.isCallExpression(outer) && outer.expression === parent && MUTATING_METHODS.has(parent.name.text)) return true;
+    if (ts.isPropertyAccessExpression(parent) && ts.isCallExpression(outer) && outer.expression === parent && MUTATING_METHODS.has(parent.name.text))
+      return true;
   }
   if (ts.isCallExpression(parent) && parent.arguments[0] === target) {
     const callee = parent.expression;
-    if (ts.isPropertyAccessExpression(callee) && ts.isIdentifier(callee.expression) && callee.expression.text === 'Object' && ['assign', 'defineProperty', 'defineProperties', 'setPrototypeOf'].includes(callee.name.text)) return true;
+    if (
+      ts.isPropertyAccessExpression(callee) &&
+      ts.isIdentifier(callee.expression) &&
+      callee.expression.text === 'Object' &&
+      ['assign', 'defineProperty', 'defineProperties', 'setPrototypeOf'].includes(callee.name.text)
+    )
+      return true;
   }
   return false;
 }
@@ -173,7 +209,8 @@ function include(walk: Walk, statement: ts.Statement): void {
 function followIdentifier(walk: Walk, part: FilePart, id: ts.Identifier): void {
   const { checker } = walk;
   const parent = id.parent;
-  const symbol = ts.isShorthandPropertyAssignment(parent) && parent.name === id ? checker.getShorthandAssignmentValueSymbol(parent) : checker.getSymbolAtLocation(id);
+  const symbol =
+    ts.isShorthandPropertyAssignment(parent) && parent.name === id ? checker.getShorthandAssignmentValueSymbol(parent) : checker.getSymbolAtLocation(id);
   if (!symbol) return;
   const declarations = symbol.declarations ?? [];
   if (symbol.flags & ts.SymbolFlags.Alias) {
@@ -198,7 +235,9 @@ function followIdentifier(walk: Walk, part: FilePart, id: ts.Identifier): void {
         const targetPart = partOf(walk, statement.getSourceFile());
         const isDefault = hasModifier(statement, ts.SyntaxKind.DefaultKeyword);
         if (!isDefault) targetPart.needsExport.add(statement);
-        const exportName = ts.isVariableStatement(statement) ? (decl as ts.VariableDeclaration).name.getText() : ((statement as ts.DeclarationStatement).name?.getText() ?? 'default');
+        const exportName = ts.isVariableStatement(statement)
+          ? (decl as ts.VariableDeclaration).name.getText()
+          : ((statement as ts.DeclarationStatement).name?.getText() ?? 'default');
         part.internalImports.set(id.text, {
           local: id.text,
           targetFile: statement.getSourceFile(),
@@ -253,7 +292,7 @@ export function analyzeLift(program: ts.Program, marked: MarkedFunction, project
 
   const walk: Walk = { program, checker, isProjectFile, parts: new Map(), queue: [], references: new Map() };
   include(walk, statement);
-  while (walk.queue.length) walkStatement(walk, walk.queue.shift()!);
+  for (let next = walk.queue.shift(); next; next = walk.queue.shift()) walkStatement(walk, next);
 
   for (const [declaration, refs] of walk.references) {
     if (declaration === statement) continue;
@@ -262,7 +301,10 @@ export function analyzeLift(program: ts.Program, marked: MarkedFunction, project
     if (ts.isVariableStatement(declaration) && !(declaration.declarationList.flags & ts.NodeFlags.Const)) {
       const kind = declaration.declarationList.flags & ts.NodeFlags.Let ? 'let' : 'var';
       const names = declaration.declarationList.declarations.map((d) => d.name.getText()).join(', ');
-      throw new LiftError(`${name} closes over mutable module state: \`${names}\` (${kind} at ${declWhere}) would stop being shared once it runs in a service`, at(sourceFile, nameNode, file));
+      throw new LiftError(
+        `${name} closes over mutable module state: \`${names}\` (${kind} at ${declWhere}) would stop being shared once it runs in a service`,
+        at(sourceFile, nameNode, file),
+      );
     }
     const mutated = refs.find(isMutatingReference);
     if (mutated && ts.isVariableStatement(declaration)) {
@@ -289,9 +331,18 @@ export function analyzeLift(program: ts.Program, marked: MarkedFunction, project
   }
 
   const symbolNode = ts.isFunctionDeclaration(statement) ? statement : statement.declarationList.declarations[0];
-  const symbol = checker.getSymbolAtLocation((symbolNode as ts.FunctionDeclaration | ts.VariableDeclaration).name ?? symbolNode) ?? (symbolNode as unknown as { symbol: ts.Symbol }).symbol;
-  const exportKind = hasModifier(statement, ts.SyntaxKind.DefaultKeyword) || isExportedAsDefault(sourceFile, name) ? 'default' : hasModifier(statement, ts.SyntaxKind.ExportKeyword) ? 'named' : 'none';
-  const parts = [...walk.parts.values()].sort((a, b) => (a.sourceFile === sourceFile ? -1 : b.sourceFile === sourceFile ? 1 : a.sourceFile.fileName.localeCompare(b.sourceFile.fileName)));
+  const symbol =
+    checker.getSymbolAtLocation((symbolNode as ts.FunctionDeclaration | ts.VariableDeclaration).name ?? symbolNode) ??
+    (symbolNode as unknown as { symbol: ts.Symbol }).symbol;
+  const exportKind =
+    hasModifier(statement, ts.SyntaxKind.DefaultKeyword) || isExportedAsDefault(sourceFile, name)
+      ? 'default'
+      : hasModifier(statement, ts.SyntaxKind.ExportKeyword)
+        ? 'named'
+        : 'none';
+  const parts = [...walk.parts.values()].sort((a, b) =>
+    a.sourceFile === sourceFile ? -1 : b.sourceFile === sourceFile ? 1 : a.sourceFile.fileName.localeCompare(b.sourceFile.fileName),
+  );
   const warnings = findSideEffects(program, name, parts, (sf) => relativeName(file, sf, sourceFile));
   return { name, project, file, sourceFile, statement, fn, symbol, exportKind, parts, warnings };
 }

@@ -93,7 +93,8 @@ export function findCallSites(program: ts.Program, plan: LiftPlan, files: Map<ts
       if (ts.isImportDeclaration(s) && s.importClause?.name && isLifted(s.importClause.name)) names.add(s.importClause.name.text);
     }
     const visit = (node: ts.Node): void => {
-      if (node === plan.statement || ts.isImportDeclaration(node) || ts.isExportDeclaration(node) || ts.isExportAssignment(node) || ts.isTypeQueryNode(node)) return;
+      if (node === plan.statement || ts.isImportDeclaration(node) || ts.isExportDeclaration(node) || ts.isExportAssignment(node) || ts.isTypeQueryNode(node))
+        return;
       if (ts.isIdentifier(node) && names.has(node.text) && isLifted(node)) record(node, sf, path);
       ts.forEachChild(node, visit);
     };

@@ -35,9 +35,23 @@ function workspace(layout: Layout): { tree: Tree; scope: string; calc: string; c
   if (layout === 'ts-solution') {
     updateJson(tree, 'package.json', (j) => ({ ...j, name: '@acme/source', workspaces: ['packages/*'], dependencies: { 'left-pad': '^1.3.0' } }));
     writeJson(tree, 'tsconfig.base.json', {
-      compilerOptions: { composite: true, declaration: true, module: 'nodenext', moduleResolution: 'nodenext', strict: true, target: 'es2022', customConditions: ['@acme/source'], noUnusedLocals: true },
+      compilerOptions: {
+        composite: true,
+        declaration: true,
+        module: 'nodenext',
+        moduleResolution: 'nodenext',
+        strict: true,
+        target: 'es2022',
+        customConditions: ['@acme/source'],
+        noUnusedLocals: true,
+      },
     });
-    writeJson(tree, 'tsconfig.json', { extends: './tsconfig.base.json', compilerOptions: {}, files: [], references: [{ path: './packages/calc' }, { path: './packages/shared-math' }] });
+    writeJson(tree, 'tsconfig.json', {
+      extends: './tsconfig.base.json',
+      compilerOptions: {},
+      files: [],
+      references: [{ path: './packages/calc' }, { path: './packages/shared-math' }],
+    });
     updateJson(tree, 'nx.json', (j) => ({ ...j, plugins: [{ plugin: '@nx/js/typescript', options: { typecheck: { targetName: 'typecheck' } } }] }));
     for (const name of ['calc', 'shared-math']) {
       writeJson(tree, `packages/${name}/package.json`, {
@@ -47,8 +61,17 @@ function workspace(layout: Layout): { tree: Tree; scope: string; calc: string; c
         exports: { '.': { '@acme/source': './src/index.ts', types: './dist/index.d.ts', default: './dist/index.js' } },
         dependencies: name === 'calc' ? { '@acme/shared-math': '*', 'left-pad': '^1.3.0' } : {},
       });
-      writeJson(tree, `packages/${name}/tsconfig.json`, { extends: '../../tsconfig.base.json', files: [], include: [], references: [{ path: './tsconfig.lib.json' }] });
-      writeJson(tree, `packages/${name}/tsconfig.lib.json`, { extends: '../../tsconfig.base.json', compilerOptions: { rootDir: 'src', outDir: 'dist' }, include: ['src/**/*.ts'] });
+      writeJson(tree, `packages/${name}/tsconfig.json`, {
+        extends: '../../tsconfig.base.json',
+        files: [],
+        include: [],
+        references: [{ path: './tsconfig.lib.json' }],
+      });
+      writeJson(tree, `packages/${name}/tsconfig.lib.json`, {
+        extends: '../../tsconfig.base.json',
+        compilerOptions: { rootDir: 'src', outDir: 'dist' },
+        include: ['src/**/*.ts'],
+      });
     }
     tree.write('packages/shared-math/src/index.ts', 'export function scale(x: number, by: number): number {\n  return x * by;\n}\n');
     return { tree, scope: '@acme', calc: '@acme/calc', calcSrc: 'packages/calc/src' };
@@ -56,7 +79,10 @@ function workspace(layout: Layout): { tree: Tree; scope: string; calc: string; c
   updateJson(tree, 'package.json', (j) => ({ ...j, dependencies: { 'left-pad': '^1.3.0' } }));
   addProjectConfiguration(tree, 'calc', { root: 'apps/calc', sourceRoot: 'apps/calc/src', projectType: 'application', targets: {} });
   addProjectConfiguration(tree, 'shared-math', { root: 'libs/shared-math', sourceRoot: 'libs/shared-math/src', projectType: 'library', targets: {} });
-  updateJson(tree, 'tsconfig.base.json', (j) => ({ ...j, compilerOptions: { ...j.compilerOptions, strict: true, paths: { '@proj/shared-math': ['libs/shared-math/src/index.ts'] } } }));
+  updateJson(tree, 'tsconfig.base.json', (j) => ({
+    ...j,
+    compilerOptions: { ...j.compilerOptions, strict: true, paths: { '@proj/shared-math': ['libs/shared-math/src/index.ts'] } },
+  }));
   tree.write('libs/shared-math/src/index.ts', 'export function scale(x: number, by: number): number {\n  return x * by;\n}\n');
   return { tree, scope: '@proj', calc: 'calc', calcSrc: 'apps/calc/src' };
 }
@@ -111,7 +137,10 @@ function writeCalc(tree: Tree, layout: Layout, src: string): void {
       ``,
     ].join('\n'),
   );
-  tree.write(`${src}/stats.ts`, `/** @lift */\nexport default function spread(xs: number[]): { min: number; max: number; at: Date } {\n  return { min: Math.min(...xs), max: Math.max(...xs), at: new Date(0) };\n}\n`);
+  tree.write(
+    `${src}/stats.ts`,
+    `/** @lift */\nexport default function spread(xs: number[]): { min: number; max: number; at: Date } {\n  return { min: Math.min(...xs), max: Math.max(...xs), at: new Date(0) };\n}\n`,
+  );
   tree.write(
     `${src}/main.ts`,
     [
@@ -190,12 +219,15 @@ describe.each<Layout>(['paths', 'ts-solution'])('turbolift:lift in the %s layout
     expect(original).toContain('/** Sum of scaled squares. */\nexport function sumSquares(xs: number[]): Promise<number> {\n  return sumSquaresCall(xs);\n}');
     expect(original).toContain('sumSquares.map = sumSquaresCall.map;\nsumSquares.starmap = sumSquaresCall.starmap;');
     // The stub's fan-out is typed from the function's own signature.
-    tree.write(`${src}/fan-out.ts`, [
-      `import { sumSquares } from './functions${ext}';`,
-      'export const all: PromiseLike<number[]> = sumSquares.map([[1, 2], [3]], { concurrency: 4 });',
-      'export const some: PromiseLike<Array<number | Error>> = sumSquares.starmap([[[1]]], { returnErrors: true });',
-      '',
-    ].join('\n'));
+    tree.write(
+      `${src}/fan-out.ts`,
+      [
+        `import { sumSquares } from './functions${ext}';`,
+        'export const all: PromiseLike<number[]> = sumSquares.map([[1, 2], [3]], { concurrency: 4 });',
+        'export const some: PromiseLike<Array<number | Error>> = sumSquares.starmap([[[1]]], { returnErrors: true });',
+        '',
+      ].join('\n'),
+    );
     // still used by squareTwice, so it stays; the imports only sumSquares used go
     expect(original).toContain('function square(x: number)');
     expect(original).not.toContain('shared-math');
@@ -205,7 +237,9 @@ describe.each<Layout>(['paths', 'ts-solution'])('turbolift:lift in the %s layout
 
   it('lifts an exported const arrow function and keeps its npm import as an import', async () => {
     await liftGenerator(tree, { fn: 'pad', skipFormat: true });
-    expect(read(tree, 'libs/lifted/pad/src/lib/functions.ts')).toContain(`import leftPad from 'left-pad';\n\nexport const pad = (s: string, n: number): string => leftPad(s, n);`);
+    expect(read(tree, 'libs/lifted/pad/src/lib/functions.ts')).toContain(
+      `import leftPad from 'left-pad';\n\nexport const pad = (s: string, n: number): string => leftPad(s, n);`,
+    );
     const original = read(tree, `${src}/functions.ts`);
     expect(original).toContain('export function pad(s: string, n: number): Promise<string> {\n  return padCall(s, n);\n}');
     expect(original).not.toContain('left-pad');
@@ -217,13 +251,17 @@ describe.each<Layout>(['paths', 'ts-solution'])('turbolift:lift in the %s layout
 
   it('lifts an async function without wrapping its Promise twice', async () => {
     await liftGenerator(tree, { fn: 'histogram', skipFormat: true });
-    expect(read(tree, `${src}/functions.ts`)).toContain('export function histogram(values: number[]): Promise<Map<number, number>> {\n  return histogramCall(values);\n}');
+    expect(read(tree, `${src}/functions.ts`)).toContain(
+      'export function histogram(values: number[]): Promise<Map<number, number>> {\n  return histogramCall(values);\n}',
+    );
     expect(typeErrors(tree)).toEqual([]);
   });
 
   it('lifts a generic function, keeping its type parameters on the stub', async () => {
     await liftGenerator(tree, { fn: 'firstOf', skipFormat: true });
-    expect(read(tree, `${src}/functions.ts`)).toContain('export function firstOf<T>(items: T[]): Promise<T | undefined> {\n  return firstOfCall(items) as Promise<T | undefined>;\n}');
+    expect(read(tree, `${src}/functions.ts`)).toContain(
+      'export function firstOf<T>(items: T[]): Promise<T | undefined> {\n  return firstOfCall(items) as Promise<T | undefined>;\n}',
+    );
     expect(read(tree, `${src}/main.ts`)).toContain(`const first = await firstOf(['a']);`);
     expect(typeErrors(tree)).toEqual([]);
   });
@@ -259,7 +297,12 @@ describe.each<Layout>(['paths', 'ts-solution'])('turbolift:lift in the %s layout
     expect(read(tree, `${service}/src/main.ts`)).toBe(
       `import { serve } from '@turbolift/runtime';\nimport { sumSquares } from '${scope}/lifted-sum-squares';\n\nvoid serve(sumSquares, { name: 'sumSquares' });\n`,
     );
-    expect(readJson(tree, `${service}/turbolift.json`)).toEqual({ function: 'sumSquares', library: `${scope}/lifted-sum-squares`, main: 'src/main.ts', port: 4310 });
+    expect(readJson(tree, `${service}/turbolift.json`)).toEqual({
+      function: 'sumSquares',
+      library: `${scope}/lifted-sum-squares`,
+      main: 'src/main.ts',
+      port: 4310,
+    });
     const projects = workspaceProjects(tree);
     const serviceProject = projects.find((p) => p.root === service);
     const libraryProject = projects.find((p) => p.root === 'libs/lifted/sum-squares');
@@ -269,7 +312,9 @@ describe.each<Layout>(['paths', 'ts-solution'])('turbolift:lift in the %s layout
     expect(readJson(tree, 'package.json').dependencies['@turbolift/runtime']).toBe('0.1.0');
     if (layout === 'ts-solution') {
       expect(readJson(tree, 'package.json').workspaces).toEqual(expect.arrayContaining(['libs/lifted/*', 'apps/lifted/*']));
-      expect(readJson(tree, 'tsconfig.json').references).toEqual(expect.arrayContaining([{ path: './apps/lifted/sum-squares-service' }, { path: './libs/lifted/sum-squares' }]));
+      expect(readJson(tree, 'tsconfig.json').references).toEqual(
+        expect.arrayContaining([{ path: './apps/lifted/sum-squares-service' }, { path: './libs/lifted/sum-squares' }]),
+      );
       expect(readJson(tree, `${service}/package.json`).dependencies).toEqual({ '@turbolift/runtime': '0.1.0', '@acme/lifted-sum-squares': '*' });
       expect(readJson(tree, 'packages/calc/package.json').dependencies).toMatchObject({ '@acme/lifted-sum-squares': '*', '@turbolift/runtime': '0.1.0' });
       expect(readJson(tree, 'libs/lifted/sum-squares/package.json').dependencies).toMatchObject({ '@acme/shared-math': '*' });
@@ -374,7 +419,10 @@ describe('turbolift:lift refusals', () => {
     const { tree, calcSrc } = workspace('paths');
     tree.write(`${calcSrc}/refused.ts`, refused);
     const before = snapshot(tree);
-    const error = await liftGenerator(tree, { fn, skipFormat: true }).then(() => undefined, (e: Error) => e);
+    const error = await liftGenerator(tree, { fn, skipFormat: true }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(error?.name).toBe('LiftError');
     expect(error?.message).toMatch(new RegExp(`^${calcSrc}/refused\\.ts:${line}:\\d+ `));
     expect(error?.message).toMatch(reason);
@@ -386,7 +434,10 @@ describe('turbolift:lift refusals', () => {
     tree.write(`${calcSrc}/refused.ts`, refused);
     await liftGenerator(tree, { fn: 'hash', skipFormat: true });
     expect(read(tree, 'libs/lifted/hash/src/lib/refused.ts')).toBe(
-      'import { createHash } from "node:crypto";\n\n/** @lift */\nexport function hash(s: string): string {\n  return createHash("sha256").update(s).digest("hex");\n}\n'.replace('/** @lift */\n', ''),
+      'import { createHash } from "node:crypto";\n\n/** @lift */\nexport function hash(s: string): string {\n  return createHash("sha256").update(s).digest("hex");\n}\n'.replace(
+        '/** @lift */\n',
+        '',
+      ),
     );
   });
 });
@@ -402,7 +453,9 @@ describe('turbolift:lift workspace handling', () => {
   it('refuses to lift the same function twice, touching nothing', async () => {
     await liftGenerator(tree, { fn: 'sumSquares', skipFormat: true });
     const before = snapshot(tree);
-    await expect(liftGenerator(tree, { fn: 'sumSquares', skipFormat: true })).rejects.toThrow(/sumSquares is already lifted: apps\/lifted\/sum-squares-service\/turbolift\.json/);
+    await expect(liftGenerator(tree, { fn: 'sumSquares', skipFormat: true })).rejects.toThrow(
+      /sumSquares is already lifted: apps\/lifted\/sum-squares-service\/turbolift\.json/,
+    );
     expect(snapshot(tree)).toEqual(before);
   });
 
@@ -447,7 +500,10 @@ describe('turbolift:lift workspace handling', () => {
 
   it('awaits calls in other projects and leaves calls that already handle promises alone', async () => {
     addProjectConfiguration(tree, 'web', { root: 'apps/web', sourceRoot: 'apps/web/src', targets: {} });
-    updateJson(tree, 'tsconfig.base.json', (j) => ({ ...j, compilerOptions: { ...j.compilerOptions, paths: { ...j.compilerOptions.paths, '@proj/calc': ['apps/calc/src/index.ts'] } } }));
+    updateJson(tree, 'tsconfig.base.json', (j) => ({
+      ...j,
+      compilerOptions: { ...j.compilerOptions, paths: { ...j.compilerOptions.paths, '@proj/calc': ['apps/calc/src/index.ts'] } },
+    }));
     tree.write(
       'apps/web/src/page.ts',
       [
@@ -468,14 +524,25 @@ describe('turbolift:lift workspace handling', () => {
   });
 
   it('moves the line comments that describe a declaration along with it', async () => {
-    tree.write(`${src}/commented.ts`, `import { join } from 'node:path';\n\n// Joins two parts.\n// Pure.\n/** @lift */\nexport function joined(a: string, b: string): string {\n  return join(a, b);\n}\n`);
+    tree.write(
+      `${src}/commented.ts`,
+      `import { join } from 'node:path';\n\n// Joins two parts.\n// Pure.\n/** @lift */\nexport function joined(a: string, b: string): string {\n  return join(a, b);\n}\n`,
+    );
     await liftGenerator(tree, { fn: 'joined', skipFormat: true });
-    expect(read(tree, 'libs/lifted/joined/src/lib/commented.ts')).toBe(`import { join } from 'node:path';\n\n// Joins two parts.\n// Pure.\nexport function joined(a: string, b: string): string {\n  return join(a, b);\n}\n`);
+    expect(read(tree, 'libs/lifted/joined/src/lib/commented.ts')).toBe(
+      `import { join } from 'node:path';\n\n// Joins two parts.\n// Pure.\nexport function joined(a: string, b: string): string {\n  return join(a, b);\n}\n`,
+    );
   });
 
   it('lifts an anonymous default export by its file name, and an unannotated async arrow', async () => {
-    tree.write(`${src}/median-of.ts`, `/** @lift */\nexport default function (xs: number[]): number {\n  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];\n}\n`);
-    tree.write(`${src}/double.ts`, `/** @lift */\nexport const double = async (x: number) => x * 2;\nexport async function quadruple(x: number): Promise<number> {\n  return double(double(x) as unknown as number);\n}\n`);
+    tree.write(
+      `${src}/median-of.ts`,
+      `/** @lift */\nexport default function (xs: number[]): number {\n  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];\n}\n`,
+    );
+    tree.write(
+      `${src}/double.ts`,
+      `/** @lift */\nexport const double = async (x: number) => x * 2;\nexport async function quadruple(x: number): Promise<number> {\n  return double(double(x) as unknown as number);\n}\n`,
+    );
     await liftGenerator(tree, { fn: 'medianOf', skipFormat: true });
     await liftGenerator(tree, { fn: 'double', skipFormat: true });
     expect(read(tree, `${src}/median-of.ts`)).toContain('export default function medianOf(xs: number[]): Promise<number> {');
@@ -486,7 +553,10 @@ describe('turbolift:lift workspace handling', () => {
 
   it('recomputes relative imports of files outside the project, and --file picks the file', async () => {
     tree.write('tools/shared/units.ts', 'export const UNIT = 10;\n');
-    tree.write(`${src}/deep/scaled.ts`, `import { UNIT } from '../../../../tools/shared/units';\n/** @lift */\nexport function scaled(x: number): number {\n  return x * UNIT;\n}\n`);
+    tree.write(
+      `${src}/deep/scaled.ts`,
+      `import { UNIT } from '../../../../tools/shared/units';\n/** @lift */\nexport function scaled(x: number): number {\n  return x * UNIT;\n}\n`,
+    );
     await liftGenerator(tree, { fn: 'scaled', file: 'deep/scaled.ts', skipFormat: true });
     expect(read(tree, 'libs/lifted/scaled/src/lib/deep/scaled.ts')).toContain(`import { UNIT } from '../../../../../../tools/shared/units';`);
     expect(read(tree, 'libs/lifted/scaled/src/index.ts')).toBe(`export { scaled } from './lib/deep/scaled';\n`);
@@ -495,7 +565,10 @@ describe('turbolift:lift workspace handling', () => {
 
   it('follows namespace imports of project files and enums', async () => {
     tree.write(`${src}/units.ts`, `export const KM = 1000;\nexport const MILE = 1609;\nexport enum Unit {\n  Km,\n  Mile,\n}\n`);
-    tree.write(`${src}/convert.ts`, `import * as units from './units';\n/** @lift */\nexport function toMeters(value: number, unit: units.Unit): number {\n  return value * (unit === units.Unit.Km ? units.KM : units.MILE);\n}\n`);
+    tree.write(
+      `${src}/convert.ts`,
+      `import * as units from './units';\n/** @lift */\nexport function toMeters(value: number, unit: units.Unit): number {\n  return value * (unit === units.Unit.Km ? units.KM : units.MILE);\n}\n`,
+    );
     await liftGenerator(tree, { fn: 'toMeters', skipFormat: true });
     expect(read(tree, 'libs/lifted/to-meters/src/lib/convert.ts')).toContain(`import * as units from './units';`);
     const units = read(tree, 'libs/lifted/to-meters/src/lib/units.ts');

@@ -10,7 +10,15 @@ import { createLibrary, createService, packageOfSpecifier, wireDependencies, wor
 import { pruneUnused } from './prune';
 import { stubEdits, stubNames } from './stub';
 import { applyEdits } from './text-edits';
-import { addMissingDependencies, allocatePort, isTsSolutionLayout, readMarkers, registerPlugin, RUNTIME_PACKAGE, runtimeVersionRange } from './workspace-layout';
+import {
+  addMissingDependencies,
+  allocatePort,
+  isTsSolutionLayout,
+  readMarkers,
+  registerPlugin,
+  RUNTIME_PACKAGE,
+  runtimeVersionRange,
+} from './workspace-layout';
 import { createWorkspaceProgram, listSourceFiles, projectOfFile, workspacePath, workspaceProjects, type WorkspaceProject } from './workspace-program';
 
 export type { LiftGeneratorSchema } from './options';
@@ -61,13 +69,15 @@ function selectFunctions(view: WorkspaceView, options: NormalizedLiftOptions): M
   }
   const named = candidates.filter((c) => c.name === options.fn);
   if (!named.length) {
-    const stub = findExistingStub(view, options.fn!);
+    const stub = options.fn && findExistingStub(view, options.fn);
     if (stub) throw new LiftError(`${options.fn} is already lifted: ${stub} calls liftedStub('${options.fn}', …)`);
     const scope = [options.project && `project ${options.project}`, options.file && `file ${options.file}`].filter(Boolean).join(', ');
     throw new LiftError(`no function named ${options.fn} is marked /** @lift */${scope ? ` in ${scope}` : ''}; put the tag in a JSDoc comment right above it`);
   }
   if (named.length > 1) {
-    throw new LiftError(`${options.fn} is marked /** @lift */ in ${named.length} places; choose one with --project or --file:\n${named.map((c) => `  ${describe(c)}`).join('\n')}`);
+    throw new LiftError(
+      `${options.fn} is marked /** @lift */ in ${named.length} places; choose one with --project or --file:\n${named.map((c) => `  ${describe(c)}`).join('\n')}`,
+    );
   }
   return named;
 }
@@ -80,7 +90,15 @@ function findExistingStub(view: WorkspaceView, name: string): string | undefined
       if (!ts.isVariableStatement(statement)) continue;
       for (const d of statement.declarationList.declarations) {
         const init = d.initializer;
-        if (init && ts.isCallExpression(init) && ts.isIdentifier(init.expression) && init.expression.text === 'liftedStub' && init.arguments[0] && ts.isStringLiteralLike(init.arguments[0]) && init.arguments[0].text === name) {
+        if (
+          init &&
+          ts.isCallExpression(init) &&
+          ts.isIdentifier(init.expression) &&
+          init.expression.text === 'liftedStub' &&
+          init.arguments[0] &&
+          ts.isStringLiteralLike(init.arguments[0]) &&
+          init.arguments[0].text === name
+        ) {
           return `${path}:${lineOf(sf, statement).line}`;
         }
       }
@@ -90,7 +108,8 @@ function findExistingStub(view: WorkspaceView, name: string): string | undefined
 }
 
 function analyze(view: WorkspaceView, marked: MarkedFunction): LiftPlan {
-  const project = view.projects.find((p) => p.name === marked.project)!;
+  const project = view.projects.find((p) => p.name === marked.project);
+  if (!project) throw new Error(`marked function ${marked.name} names project ${marked.project}, which the workspace view does not hold`);
   const isProjectFile = (sf: ts.SourceFile) => {
     const path = view.files.get(sf);
     return !!path && projectOfFile(view.projects, path) === project;
@@ -139,7 +158,10 @@ function namesMovedOut(plan: LiftPlan): Set<string> {
   for (const statement of own.statements) {
     if (statement === plan.statement) continue;
     if (ts.isVariableStatement(statement)) statement.declarationList.declarations.forEach((d) => ts.isIdentifier(d.name) && names.add(d.name.text));
-    else if ((statement as ts.DeclarationStatement).name) names.add((statement as ts.DeclarationStatement).name!.getText());
+    else {
+      const name = (statement as ts.DeclarationStatement).name;
+      if (name) names.add(name.getText());
+    }
   }
   for (const bindings of own.externalBindings.values()) {
     for (const b of bindings) {
@@ -197,12 +219,20 @@ async function liftOne(tree: Tree, view: WorkspaceView, plan: LiftPlan, target: 
   createService(tree, { root: target.serviceRoot, name: target.serviceName, fn: plan.name, library, port: allocatePort(readMarkers(tree)), runtimeRange });
   addMissingDependencies(tree, 'package.json', { [RUNTIME_PACKAGE]: runtimeRange });
   if (isTsSolutionLayout(tree)) {
-    wireDependencies(tree, { library, projectRoot: plan.project.root, importedPackages: importedPackages(plan), workspacePackages: workspacePackages(tree, view.projects), runtimeRange });
+    wireDependencies(tree, {
+      library,
+      projectRoot: plan.project.root,
+      importedPackages: importedPackages(plan),
+      workspacePackages: workspacePackages(tree, view.projects),
+      runtimeRange,
+    });
   }
 
   for (const warning of plan.warnings) logger.warn(warning);
   if (callSites.syncUses.length) {
-    logger.warn(`${plan.name} now returns a Promise; these uses are not in async code and need updating by hand:\n${callSites.syncUses.map((u) => `  ${u}`).join('\n')}`);
+    logger.warn(
+      `${plan.name} now returns a Promise; these uses are not in async code and need updating by hand:\n${callSites.syncUses.map((u) => `  ${u}`).join('\n')}`,
+    );
   }
   logger.info(`Lifted ${plan.name} into ${library.importPath} (${library.root}), served by ${target.serviceRoot}; ${callSites.awaited} call(s) now await it.`);
 }
@@ -231,7 +261,8 @@ export async function liftGenerator(tree: Tree, schema: LiftGeneratorSchema): Pr
   }
   if (errors.length) throw combineErrors(errors);
   const names = selected.map((m) => ({ name: m.name, file: m.file }));
-  if (new Set(names.map((n) => n.name)).size !== names.length) throw new LiftError('several marked functions share a name; lift them one at a time with --file');
+  if (new Set(names.map((n) => n.name)).size !== names.length)
+    throw new LiftError('several marked functions share a name; lift them one at a time with --file');
 
   for (const [i, { name, file }] of names.entries()) {
     if (i > 0) view = viewWorkspace(tree); // the previous lift rewrote files

@@ -35,7 +35,9 @@ function specifierBetween(fromMirror: string, toMirror: string, extension: strin
 }
 
 function renderExternalImport(declaration: ts.ImportDeclaration, bindings: Set<ImportBinding>, specifier = declaration.moduleSpecifier.getText()): string {
-  const clause = declaration.importClause!;
+  const clause = declaration.importClause;
+  // A bare `import 'x'` binds nothing, so it is never among the bindings a part keeps.
+  if (!clause) return `import ${specifier};`;
   const parts: string[] = [];
   if (clause.name && bindings.has(clause)) parts.push(clause.name.text);
   const named = clause.namedBindings;
@@ -75,7 +77,8 @@ function renderStatement(statement: ts.Statement, sf: ts.SourceFile, addExport: 
   // line comments right above a declaration describe it: they travel with it
   const comments = ts.getLeadingCommentRanges(sf.text, statement.getFullStart()) ?? [];
   const firstComment = comments.find((c) => !sf.text.startsWith('/**', c.pos));
-  const fullStart = firstComment && firstComment.pos < statement.getStart(sf, true) && sf.statements[0] !== statement ? firstComment.pos : statement.getStart(sf, true);
+  const fullStart =
+    firstComment && firstComment.pos < statement.getStart(sf, true) && sf.statements[0] !== statement ? firstComment.pos : statement.getStart(sf, true);
   const codeStart = statement.getStart(sf, false);
   let leading = sf.text.slice(fullStart, codeStart);
   if (isLifted) {
@@ -96,7 +99,8 @@ export function renderLibraryFiles(plan: LiftPlan, layout: LibraryLayout): Libra
       const bindings = part.externalBindings.get(declaration);
       if (!bindings?.size) continue;
       const outside = part.outsideFiles.get(declaration);
-      const specifier = outside && `'${specifierBetween(posix.join(layout.librarySrc, mirrorPath(layout, sf)), layout.pathOf(outside), layout.importExtension)}'`;
+      const specifier =
+        outside && `'${specifierBetween(posix.join(layout.librarySrc, mirrorPath(layout, sf)), layout.pathOf(outside), layout.importExtension)}'`;
       imports.push(renderExternalImport(declaration, bindings, specifier));
     }
     imports.push(...renderInternalImports(part, layout));

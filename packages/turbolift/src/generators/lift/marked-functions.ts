@@ -17,7 +17,9 @@ export function hasLiftTag(node: ts.Node): boolean {
 
 /** `src/my-stats.ts` -> `myStats`: the name an anonymous default export answers to. */
 function nameFromFile(file: string): string {
-  return basename(file).replace(/\.[^.]+$/, '').replace(/[-_.]+([a-zA-Z0-9])/g, (_m, c: string) => c.toUpperCase());
+  return basename(file)
+    .replace(/\.[^.]+$/, '')
+    .replace(/[-_.]+([a-zA-Z0-9])/g, (_m, c: string) => c.toUpperCase());
 }
 
 export function findMarkedFunctions(sourceFile: ts.SourceFile, file: string, project: string): MarkedFunction[] {
@@ -34,7 +36,12 @@ export function findMarkedFunctions(sourceFile: ts.SourceFile, file: string, pro
         ts.isSetAccessorDeclaration(node)) &&
       hasLiftTag(node)
     ) {
-      const name = node.name && (ts.isIdentifier(node.name) || ts.isStringLiteral(node.name) || ts.isPrivateIdentifier(node.name)) ? node.name.text : ts.isFunctionDeclaration(node) ? nameFromFile(file) : undefined;
+      const name =
+        node.name && (ts.isIdentifier(node.name) || ts.isStringLiteral(node.name) || ts.isPrivateIdentifier(node.name))
+          ? node.name.text
+          : ts.isFunctionDeclaration(node)
+            ? nameFromFile(file)
+            : undefined;
       if (name) found.push({ name, file, project, node, sourceFile });
     }
     ts.forEachChild(node, visit);

@@ -13,10 +13,8 @@ export interface CreatedLibrary {
 
 type LibraryGenerator = (tree: Tree, options: Record<string, unknown>) => Promise<GeneratorCallback>;
 
-
 function loadLibraryGenerator(): LibraryGenerator {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     return (require('@nx/js') as { libraryGenerator: LibraryGenerator }).libraryGenerator;
   } catch {
     throw new LiftError('turbolift:lift creates the library with @nx/js; install it first (npm install -D @nx/js)');
@@ -136,7 +134,9 @@ export function wireDependencies(
   const rangeOf = (name: string): string | undefined =>
     opts.workspacePackages.has(name)
       ? '*'
-      : [projectPkg.dependencies, projectPkg.peerDependencies, rootPkg.dependencies, rootPkg.devDependencies].map((s) => s?.[name]).find((v) => typeof v === 'string');
+      : [projectPkg.dependencies, projectPkg.peerDependencies, rootPkg.dependencies, rootPkg.devDependencies]
+          .map((s) => s?.[name])
+          .find((v) => typeof v === 'string');
   const libDeps: Record<string, string> = {};
   for (const name of opts.importedPackages) {
     const range = rangeOf(name);

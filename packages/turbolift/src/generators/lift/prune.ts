@@ -18,7 +18,15 @@ function usedNames(sf: ts.SourceFile, excluded: Set<ts.Node>): Map<string, numbe
     if (excluded.has(node) || ts.isImportDeclaration(node)) return;
     if (ts.isIdentifier(node)) {
       const parent = node.parent;
-      const isOwnName = (ts.isFunctionDeclaration(parent) || ts.isClassDeclaration(parent) || ts.isInterfaceDeclaration(parent) || ts.isTypeAliasDeclaration(parent) || ts.isEnumDeclaration(parent) || ts.isVariableDeclaration(parent)) && parent.name === node && ts.isSourceFile(topOf(parent).parent);
+      const isOwnName =
+        (ts.isFunctionDeclaration(parent) ||
+          ts.isClassDeclaration(parent) ||
+          ts.isInterfaceDeclaration(parent) ||
+          ts.isTypeAliasDeclaration(parent) ||
+          ts.isEnumDeclaration(parent) ||
+          ts.isVariableDeclaration(parent)) &&
+        parent.name === node &&
+        ts.isSourceFile(topOf(parent).parent);
       if (!isOwnName) counts.set(node.text, (counts.get(node.text) ?? 0) + 1);
     }
     ts.forEachChild(node, visit);
@@ -50,9 +58,11 @@ function removalRange(sf: ts.SourceFile, node: ts.Node): TextEdit {
  */
 export function pruneUnused(fileName: string, text: string, candidates: Set<string>): string {
   const sf = ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest, true);
-  const removable = sf.statements.filter((s) => !ts.isImportDeclaration(s) && !isExported(s) && declaredNames(s).length && declaredNames(s).every((n) => candidates.has(n)));
+  const removable = sf.statements.filter(
+    (s) => !ts.isImportDeclaration(s) && !isExported(s) && declaredNames(s).length && declaredNames(s).every((n) => candidates.has(n)),
+  );
   const removed = new Set<ts.Node>();
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     const used = usedNames(sf, removed);
     for (const statement of removable) {

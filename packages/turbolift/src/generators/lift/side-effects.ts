@@ -5,9 +5,33 @@ import { importDeclarationOf } from './import-bindings';
 
 const FS_MODULES = new Set(['fs', 'node:fs', 'fs/promises', 'node:fs/promises']);
 const FS_WRITES = new Set([
-  'writeFile', 'writeFileSync', 'appendFile', 'appendFileSync', 'mkdir', 'mkdirSync', 'rm', 'rmSync', 'rmdir', 'rmdirSync',
-  'unlink', 'unlinkSync', 'rename', 'renameSync', 'copyFile', 'copyFileSync', 'cp', 'cpSync', 'createWriteStream',
-  'truncate', 'truncateSync', 'chmod', 'chmodSync', 'symlink', 'symlinkSync', 'mkdtemp', 'mkdtempSync',
+  'writeFile',
+  'writeFileSync',
+  'appendFile',
+  'appendFileSync',
+  'mkdir',
+  'mkdirSync',
+  'rm',
+  'rmSync',
+  'rmdir',
+  'rmdirSync',
+  'unlink',
+  'unlinkSync',
+  'rename',
+  'renameSync',
+  'copyFile',
+  'copyFileSync',
+  'cp',
+  'cpSync',
+  'createWriteStream',
+  'truncate',
+  'truncateSync',
+  'chmod',
+  'chmodSync',
+  'symlink',
+  'symlinkSync',
+  'mkdtemp',
+  'mkdtempSync',
 ]);
 const NETWORK_MODULES: Record<string, Set<string> | 'all'> = {
   http: new Set(['request', 'get', 'createServer']),
@@ -40,7 +64,8 @@ function describeEffect(checker: ts.TypeChecker, node: ts.Node): string | undefi
   if (ts.isCallExpression(node) || ts.isNewExpression(node)) {
     const callee = node.expression;
     if (ts.isIdentifier(callee)) {
-      if (callee.text === 'fetch' && !checker.getSymbolAtLocation(callee)?.declarations?.some((d) => !d.getSourceFile().isDeclarationFile)) return 'network call fetch()';
+      if (callee.text === 'fetch' && !checker.getSymbolAtLocation(callee)?.declarations?.some((d) => !d.getSourceFile().isDeclarationFile))
+        return 'network call fetch()';
       const origin = moduleOfImport(checker, callee);
       if (origin && FS_MODULES.has(origin.module) && FS_WRITES.has(origin.imported)) return `file system write ${origin.imported}()`;
       const network = origin && NETWORK_MODULES[stripNodePrefix(origin.module)];
@@ -50,7 +75,8 @@ function describeEffect(checker: ts.TypeChecker, node: ts.Node): string | undefi
       const origin = moduleOfImport(checker, callee.expression);
       const method = callee.name.text;
       if (origin && FS_MODULES.has(origin.module) && FS_WRITES.has(method)) return `file system write ${callee.expression.text}.${method}()`;
-      if (origin && origin.imported === 'promises' && FS_MODULES.has(origin.module) && FS_WRITES.has(method)) return `file system write ${callee.expression.text}.${method}()`;
+      if (origin && origin.imported === 'promises' && FS_MODULES.has(origin.module) && FS_WRITES.has(method))
+        return `file system write ${callee.expression.text}.${method}()`;
       const network = origin && NETWORK_MODULES[stripNodePrefix(origin.module)];
       if (network && (network === 'all' || network.has(method))) return `network call ${callee.expression.text}.${method}()`;
     }
@@ -82,7 +108,10 @@ export function findSideEffects(program: ts.Program, name: string, parts: FilePa
     for (const statement of part.statements) {
       const visit = (node: ts.Node): void => {
         const effect = describeEffect(checker, node);
-        if (effect) warnings.push(`${fileName(part.sourceFile)}:${lineOf(part.sourceFile, node).line} ${name} performs a ${effect}; once lifted it happens in the service process, not in the caller`);
+        if (effect)
+          warnings.push(
+            `${fileName(part.sourceFile)}:${lineOf(part.sourceFile, node).line} ${name} performs a ${effect}; once lifted it happens in the service process, not in the caller`,
+          );
         ts.forEachChild(node, visit);
       };
       visit(statement);

@@ -82,7 +82,14 @@ export function stubEdits(plan: LiftPlan, names: StubNames): TextEdit[] {
   const sf = plan.sourceFile;
   const imports = sf.statements.filter(ts.isImportDeclaration);
   // Stub handles from earlier lifts of this file sit right after the imports; the new one joins them.
-  const handles = sf.statements.filter((s) => ts.isVariableStatement(s) && s.declarationList.declarations.some((d) => d.initializer && ts.isCallExpression(d.initializer) && ts.isIdentifier(d.initializer.expression) && d.initializer.expression.text === 'liftedStub'));
+  const handles = sf.statements.filter(
+    (s) =>
+      ts.isVariableStatement(s) &&
+      s.declarationList.declarations.some(
+        (d) =>
+          d.initializer && ts.isCallExpression(d.initializer) && ts.isIdentifier(d.initializer.expression) && d.initializer.expression.text === 'liftedStub',
+      ),
+  );
   const importAnchor = imports.length ? imports[imports.length - 1].end : 0;
   const lines: string[] = [];
   if (!importsLiftedStub(sf)) lines.push(`import { liftedStub } from '@turbolift/runtime';`);

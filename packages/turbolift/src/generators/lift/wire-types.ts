@@ -2,8 +2,22 @@ import * as ts from 'typescript';
 
 /** Built-in types the runtime's codec carries (JSON or msgpack), and which of their type arguments to check. */
 const ENCODABLE_BUILTINS = new Set([
-  'Date', 'RegExp', 'ArrayBuffer', 'Buffer', 'Uint8Array', 'Uint8ClampedArray', 'Int8Array', 'Uint16Array', 'Int16Array',
-  'Uint32Array', 'Int32Array', 'Float32Array', 'Float64Array', 'BigInt64Array', 'BigUint64Array', 'DataView',
+  'Date',
+  'RegExp',
+  'ArrayBuffer',
+  'Buffer',
+  'Uint8Array',
+  'Uint8ClampedArray',
+  'Int8Array',
+  'Uint16Array',
+  'Int16Array',
+  'Uint32Array',
+  'Int32Array',
+  'Float32Array',
+  'Float64Array',
+  'BigInt64Array',
+  'BigUint64Array',
+  'DataView',
 ]);
 const ENCODABLE_CONTAINERS = new Set(['Map', 'Set', 'ReadonlyMap', 'ReadonlySet', 'Array', 'ReadonlyArray']);
 

@@ -42,14 +42,15 @@ export function allocatePort(markers: ServiceMarker[]): number {
 export function registerPlugin(tree: Tree): void {
   const nxJson = readNxJson(tree) ?? {};
   const plugins = nxJson.plugins ?? [];
-  const listed = plugins.some((p) => (typeof p === 'string' ? p : p.plugin) === PLUGIN_NAME || (typeof p === 'string' ? p : p.plugin) === `${PLUGIN_NAME}/plugin`);
+  const listed = plugins.some(
+    (p) => (typeof p === 'string' ? p : p.plugin) === PLUGIN_NAME || (typeof p === 'string' ? p : p.plugin) === `${PLUGIN_NAME}/plugin`,
+  );
   if (listed) return;
   updateNxJson(tree, { ...nxJson, plugins: [...plugins, PLUGIN_NAME] });
 }
 
 /** The version range of the runtime the plugin was built against (its own dependency on it). */
 export function runtimeVersionRange(): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const own = require('../../../package.json') as { dependencies?: Record<string, string>; version: string };
   return own.dependencies?.[RUNTIME_PACKAGE] ?? `^${own.version}`;
 }

@@ -141,7 +141,9 @@ export function createWorkspaceProgram(tree: Tree, rootFiles: string[], projects
       const rel = inTree(path);
       if (rel !== undefined) return tree.children(rel).filter((c) => !tree.isFile(rel ? `${rel}/${c}` : c));
       try {
-        return readdirSync(path, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+        return readdirSync(path, { withFileTypes: true })
+          .filter((d) => d.isDirectory())
+          .map((d) => d.name);
       } catch {
         return [];
       }
