@@ -34,7 +34,8 @@ export type CallErrorCode =
   | 'TL_SERVICE_UNAVAILABLE' // 503 after the allowed retries
   | 'TL_REJECTED' // the service refused the request (4xx); `remoteCode` says why
   | 'TL_SERVICE_ERROR' // a 5xx other than the function throwing (e.g. a result that cannot be encoded)
-  | 'TL_BAD_RESPONSE'; // an answer that is not a turbolift response
+  | 'TL_BAD_RESPONSE' // an answer that is not a turbolift response
+  | 'TL_DISTRIBUTED_IN_BROWSER'; // distributed mode in a browser build, which has no transport (local mode only)
 
 /** A lifted call failed for a reason other than the function throwing. */
 export class TurboliftCallError extends Error {

@@ -5,6 +5,10 @@
  * - `serve(fn, options)` / `createService(fn, options)`: the HTTP service around one function.
  * - `encode` / `decode`: the wire codec (JSON for plain values, msgpack for the rest).
  * - `resolveEndpoint`, `registerEndpoint`, `unregisterEndpoint`: endpoint discovery and the endpoints file.
+ *
+ * Importing it loads none of the heavy dependencies: undici comes with the first distributed call,
+ * msgpackr with the first value that is not plain JSON, fastify and piscina with `serve`/`createService`.
+ * Browsers get `browser.ts` instead (the `browser` export condition).
  */
 export { liftedStub, type LiftedFunction, type LiftedStubOptions } from './client/stub';
 export type { MapInputs, MapOptions, MapProgress, MapRun } from './client/map';

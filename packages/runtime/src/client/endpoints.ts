@@ -7,13 +7,9 @@
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ENDPOINTS_DIR, ENDPOINTS_FILE, parseEndpointsDocument } from './endpoints-file';
+import type { EndpointTarget } from './lifted';
 
-export interface EndpointTarget {
-  /** Kubernetes Service name of the lifted service. */
-  service: string;
-  /** Kubernetes namespace; default `$TURBOLIFT_NAMESPACE`, the pod's own namespace, else `default`. */
-  namespace?: string;
-}
+export type { EndpointTarget } from './lifted';
 
 export type EndpointSource = 'env' | 'file' | 'cluster';
 

@@ -3,9 +3,8 @@
  * requests at once, and gives the results back in input order (or as they finish). The driver here
  * knows nothing of HTTP: it pulls inputs, cuts them into batches and hands each to a `BatchRunner`
  * (the service's map route, or the implementation in this process), so both modes share one set of
- * ordering, error and cancellation rules.
+ * ordering, error and cancellation rules. Free of Node imports: the browser build runs local maps with it.
  */
-import { setMaxListeners } from 'node:events';
 
 export interface MapOptions {
   /** Batches in flight at once. Default 16: enough to keep every worker of a few replicas busy. */
@@ -101,9 +100,8 @@ async function* drive<T>(inputs: MapInputs<unknown[]>, options: NormalizedMapOpt
   const { concurrency, ordered, returnErrors, onProgress } = options;
   const total = Array.isArray(inputs) ? inputs.length : undefined;
   const source = inputSource(inputs);
+  // Cancels the batches in flight; a runner whose batches listen on it says how many may (see remote-call.ts).
   const controller = new AbortController();
-  // Every batch in flight listens on this one signal: that many listeners is by design, not a leak.
-  setMaxListeners(Infinity, controller.signal);
   // Ordered: outcomes wait here until every earlier one is out. Unordered: in the order they finished.
   const finished = new Map<number, BatchOutcome>();
   const finishedInOrder: BatchOutcome[] = [];
@@ -187,8 +185,7 @@ async function* drive<T>(inputs: MapInputs<unknown[]>, options: NormalizedMapOpt
           yield (outcome.ok ? outcome.value : outcome.error) as T;
         }
       } else {
-        while (finishedInOrder.length > 0) {
-          const outcome = finishedInOrder.shift()!;
+        for (let outcome = finishedInOrder.shift(); outcome; outcome = finishedInOrder.shift()) {
           yield (outcome.ok ? outcome.value : outcome.error) as T;
         }
       }

@@ -1,12 +1,13 @@
 /**
  * One undici Pool per service origin, created on first use and reused for every later call, so
- * connections stay alive between calls.
+ * connections stay alive between calls. undici itself is loaded with the first pool: a process that
+ * imports a stub and calls it only in local mode never loads it.
  */
-import { Pool } from 'undici';
+import type * as Undici from 'undici';
 import { CALL_PATH, MAP_PATH } from '../server/paths';
 
 export interface CallTarget {
-  pool: Pool;
+  pool: Undici.Pool;
   /** Path of the call route, under the URL's own path if it has one. */
   path: string;
   /** Path of the map route, beside it. */
@@ -18,7 +19,8 @@ export interface CallTarget {
 // Enough sockets for heavy fan-out; beyond it calls queue in the pool instead of opening more.
 const CONNECTIONS_PER_ORIGIN = 64;
 
-const pools = new Map<string, Pool>();
+const pools = new Map<string, Undici.Pool>();
+let undici: typeof Undici | undefined;
 const targets = new Map<string, CallTarget>();
 
 /** The target for a configured service URL; throws TypeError for a URL that is not http(s). */
@@ -29,7 +31,8 @@ export function callTarget(url: string): CallTarget {
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new TypeError(`"${url}" is not an http(s) URL`);
   let pool = pools.get(parsed.origin);
   if (!pool) {
-    pool = new Pool(parsed.origin, { connections: CONNECTIONS_PER_ORIGIN, pipelining: 1 });
+    undici ??= require('undici') as typeof Undici;
+    pool = new undici.Pool(parsed.origin, { connections: CONNECTIONS_PER_ORIGIN, pipelining: 1 });
     pools.set(parsed.origin, pool);
   }
   const base = parsed.pathname.replace(/\/+$/, '');

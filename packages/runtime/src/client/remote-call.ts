@@ -3,20 +3,17 @@
  * failures and 503 (idempotent calls only) within the call's time budget. A map batch is the same
  * exchange on the map route, with an array of argument arrays.
  */
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import { JSON_CONTENT_TYPE, MSGPACK_CONTENT_TYPE, encodePooled, mediaType, type Encoded } from '../codec';
 import { releasePacked, unpackMsgpack, type PackedLease } from '../codec/msgpack';
 import { RemoteError, TurboliftCallError } from '../errors';
+import type { CallPolicy } from './lifted';
 import type { CallTarget } from './pools';
 import { backoffDelay, errorCode, isConnectionFailure, isTimeout } from './retry';
 
-export interface CallPolicy {
-  fnName: string;
-  idempotent: boolean;
-  timeoutMs: number;
-  retries: number;
-}
+export type { CallPolicy } from './lifted';
 
 // Shared, never mutated: no per-call header objects.
 const JSON_HEADERS = { 'content-type': JSON_CONTENT_TYPE };
@@ -24,6 +21,14 @@ const MSGPACK_HEADERS = { 'content-type': MSGPACK_CONTENT_TYPE };
 
 export function callRemote(target: CallTarget, policy: CallPolicy, args: unknown[]): Promise<unknown> {
   return exchange(target, target.path, policy, args, undefined);
+}
+
+/**
+ * Every batch of a map in flight listens on the map's one signal (a request listens for its abort): that
+ * many listeners is by design, not a leak, so Node is told not to warn about it.
+ */
+export function prepareSignal(signal: AbortSignal): void {
+  setMaxListeners(Infinity, signal);
 }
 
 /** What the service said about the batch besides its result: how long it computed (Server-Timing `run`). */

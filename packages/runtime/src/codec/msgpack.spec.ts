@@ -1,7 +1,10 @@
 // Pooled packing reuses buffers: what was handed out must never change under its holder.
-import { Packr } from 'msgpackr';
+import type * as Msgpackr from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { packMsgpack, packMsgpackPooled, releasePacked, unpackMsgpack } from './msgpack';
+
+// The copy of msgpackr the codec loads (its CommonJS build), as another library in the process would.
+const { Packr } = require('msgpackr') as typeof Msgpackr;
 
 describe('pooled msgpack packing', () => {
   it('reuses a released buffer and never one still on loan', () => {

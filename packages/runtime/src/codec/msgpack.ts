@@ -4,25 +4,34 @@
  * Dates, Maps, Sets, BigInts and `undefined` (also inside arrays and objects) use msgpackr's
  * extensions. Plain objects are msgpackr records, so Maps stay Maps.
  */
-import { Packr } from 'msgpackr';
+import type * as Msgpackr from 'msgpackr';
 
 export const MSGPACK_CONTENT_TYPE = 'application/vnd.turbolift.msgpack';
 
-// Without `structures`, every message carries its own record definitions, so any process can decode any message.
-const packr = new Packr({
-  moreTypes: true, // typed arrays (other than Uint8Array/Buffer), Sets, Errors, RegExps
-  int64AsType: 'bigint', // msgpackr writes only BigInts as 64-bit integers; numbers stay numbers
-  useBigIntExtension: true, // BigInts beyond 64 bits
-});
+let packr: Msgpackr.Packr | undefined;
+
+/**
+ * msgpackr (and its native accelerator, when installed) is loaded with the first value that is not plain
+ * JSON: a process whose calls are all local, or all plain JSON, never loads it.
+ */
+function ownPackr(): Msgpackr.Packr {
+  const { Packr } = require('msgpackr') as typeof Msgpackr;
+  // Without `structures`, every message carries its own record definitions, so any process can decode any message.
+  return new Packr({
+    moreTypes: true, // typed arrays (other than Uint8Array/Buffer), Sets, Errors, RegExps
+    int64AsType: 'bigint', // msgpackr writes only BigInts as 64-bit integers; numbers stay numbers
+    useBigIntExtension: true, // BigInts beyond 64 bits
+  });
+}
 
 /** Packs into memory the caller owns for good. */
 export function packMsgpack(value: unknown): Buffer {
-  return packr.pack(value);
+  return (packr ??= ownPackr()).pack(value);
 }
 
 /** Buffers in the result are views of `bytes`: pass a buffer nobody else reuses. */
 export function unpackMsgpack(bytes: Buffer): unknown {
-  return packr.unpack(bytes);
+  return (packr ??= ownPackr()).unpack(bytes);
 }
 
 /**
@@ -48,12 +57,13 @@ export function packMsgpackPooled(value: unknown): PackedLease {
   let scratch = free.pop();
   if (scratch) pooledBytes -= scratch.length;
   else scratch = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
-  packr.useBuffer(scratch);
+  const own = (packr ??= ownPackr());
+  own.useBuffer(scratch);
   let bytes: Buffer;
   try {
-    bytes = packr.pack(value);
+    bytes = own.pack(value);
   } finally {
-    handOff();
+    handOff(own);
   }
   // Past the scratch buffer's end msgpackr moved the message to a bigger buffer of its own: pool that one instead.
   return { bytes, scratch: bytes.buffer === scratch.buffer ? scratch : Buffer.from(bytes.buffer, 0, bytes.buffer.byteLength) };
@@ -72,6 +82,6 @@ export function releasePacked(lease: PackedLease): void {
 // process, ours and any other library's. After a pooled pack, point it at fresh memory, so that no
 // later pack (ours or theirs) writes into a pooled buffer.
 const HANDOFF_BYTES = 8 * 1024;
-function handOff(): void {
-  packr.useBuffer(Buffer.allocUnsafeSlow(HANDOFF_BYTES));
+function handOff(own: Msgpackr.Packr): void {
+  own.useBuffer(Buffer.allocUnsafeSlow(HANDOFF_BYTES));
 }

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMainThread, workerData } from 'node:worker_threads';
-import { Piscina } from 'piscina';
+import type * as PiscinaPackage from 'piscina';
 import { SERVICE_ENV } from '../contract';
 import { ServiceError, callTimedOut, overloaded } from './errors';
 import { errorAnswer, invoke, ownedEncoder, pooledEncoder, type Answer, type Invocation, type InvokeSettings, type Route, type ServedFunction } from './invoke';
@@ -65,7 +65,7 @@ const PING: Invocation = { route: 'call', contentType: 'ping', body: new Uint8Ar
 
 class PoolExecutor implements Executor {
   readonly description: string;
-  private readonly pool: Piscina;
+  private readonly pool: PiscinaPackage.Piscina;
   /** Calls handed to piscina: never more than the workers, so piscina's own queue never holds a backlog. */
   private handedOver = 0;
   /**
@@ -88,8 +88,12 @@ class PoolExecutor implements Executor {
   }
 
   constructor(private readonly options: NormalizedServeOptions) {
-    const data: PoolWorkerData = { entry: options.entry! };
+    // normalizeServeOptions refuses workers without an entry; this keeps a caller that skipped it honest.
+    if (!options.entry) throw new TypeError(`serve(${options.name}): a worker pool needs the module that calls serve (the entry option)`);
+    const data: PoolWorkerData = { entry: options.entry };
     this.description = `${options.workers} worker${options.workers === 1 ? '' : 's'}`;
+    // Loaded with the first pool, not at import: a process that imports the runtime for a stub never loads it.
+    const { Piscina } = require('piscina') as typeof PiscinaPackage;
     this.pool = new Piscina({
       filename: POOL_TASK_PATH,
       minThreads: options.workers,
@@ -176,7 +180,7 @@ class PoolExecutor implements Executor {
       const onAbort = () => {
         const position = this.waiting.indexOf(take);
         if (position >= 0) this.waiting.splice(position, 1);
-        reject(signal!.reason);
+        reject(signal?.reason);
       };
       const take = () => {
         signal?.removeEventListener('abort', onAbort);

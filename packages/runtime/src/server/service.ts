@@ -4,7 +4,8 @@
  * fastify instance so tests can `inject` into it. The function itself runs in the executor (a pool of
  * worker threads, or inline): this module only moves bytes and answers.
  */
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type * as FastifyPackage from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { JSON_CONTENT_TYPE, MSGPACK_CONTENT_TYPE } from '../codec';
 import { releasePacked } from '../codec/msgpack';
 import { ServiceError, fromFastifyError } from './errors';
@@ -25,7 +26,9 @@ export interface BuiltService {
 export function buildService(fn: ServedFunction, options: NormalizedServeOptions): BuiltService {
   const lifecycle = new Lifecycle();
   const executor = createExecutor(fn, options);
-  const app = Fastify({
+  // Loaded here, not at import: a process that imports the runtime for a stub never loads the server.
+  const { fastify } = require('fastify') as typeof FastifyPackage;
+  const app = fastify({
     logger: options.logger as boolean,
     bodyLimit: options.bodyLimit,
     // Calls that arrive after close() get 503 + connection: close; those in flight finish.
