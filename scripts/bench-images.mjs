@@ -29,7 +29,8 @@ function sh(command, args, cwd, timeoutMs = 10 * 60_000) {
   const result = spawnSync(command, args, { cwd, env, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
   if (result.status !== 0) {
     throw new Error(
-      `\`${command} ${args.join(' ')}\` in ${cwd} failed (exit ${result.status ?? result.signal})\n${(result.stdout ?? '').slice(-4000)}\n${(result.stderr ?? '').slice(-4000)}`,
+      `\`${command} ${args.join(' ')}\` in ${cwd} failed (exit ${result.status ?? result.signal})\n` +
+        `${(result.stdout ?? '').slice(-4000)}\n${(result.stderr ?? '').slice(-4000)}`,
     );
   }
   return result.stdout;
@@ -171,7 +172,8 @@ try {
     '## Images (build-image)',
     '',
     `Command: \`npm run build && node scripts/bench-images.mjs\` (${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ` +
-      `Nx ${NX_VERSION}, ${cpus().length} cores, Docker engine ${spawnSync('docker', ['version', '--format', '{{.Server.Version}}'], { env, encoding: 'utf8' }).stdout.trim()}, ` +
+      `Nx ${NX_VERSION}, ${cpus().length} cores, ` +
+      `Docker engine ${spawnSync('docker', ['version', '--format', '{{.Server.Version}}'], { env, encoding: 'utf8' }).stdout.trim()}, ` +
       `loopback registry ${infra.registry}, base image \`${infra.baseImage}\`). A fresh create-nx-workspace workspace with ${FUNCTIONS} lifted ` +
       `functions without npm dependencies; \`NX_DAEMON=false\`, so every command pays Nx's start-up; medians of ${ROUNDS} runs except the cold ones. ` +
       `1-minute load average ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end (the machine's other work shows here).`,

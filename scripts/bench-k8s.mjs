@@ -307,14 +307,16 @@ async function main() {
   const affected = affectedBench();
 
   log(
-    `Measured ${new Date().toISOString().slice(0, 10)} on the test cluster (tools/test-cluster, 1 node, 2 cores), Node ${process.versions.node}; 1-minute load average at the end ${loadavg()[0].toFixed(1)} (from ${loadAtStart.toFixed(1)} at the start):`,
+    `Measured ${new Date().toISOString().slice(0, 10)} on the test cluster (tools/test-cluster, 1 node, 2 cores), Node ${process.versions.node}; ` +
+      `1-minute load average at the end ${loadavg()[0].toFixed(1)} (from ${loadAtStart.toFixed(1)} at the start):`,
   );
   log('');
   log('| deploy-k8s, start to ready (rolled out and routed) | time |');
   log('|---|---|');
   log(`| 1 function, new (executor in-process, no Nx startup) | ${seconds(single.ms)} |`);
   log(
-    `| 10 functions in parallel, new | ${seconds(parallelMs)} (each: median ${seconds(median(ten.map((d) => d.ms)))}, max ${seconds(Math.max(...ten.map((d) => d.ms)))}) |`,
+    `| 10 functions in parallel, new | ${seconds(parallelMs)} ` +
+      `(each: median ${seconds(median(ten.map((d) => d.ms)))}, max ${seconds(Math.max(...ten.map((d) => d.ms)))}) |`,
   );
   log(`| 1 function, unchanged (nothing written, rollout checked) | ${seconds(unchanged.ms)} |`);
   log('');
@@ -336,14 +338,16 @@ async function main() {
   log(`| \`nx affected -t deploy-k8s --base=HEAD\` | ${seconds(affected.affected)} (tasks run: ${affected.tasks}) |`);
   log('');
   log(
-    `| compressAll (brotli q11), chunks of ${CHUNK_SIZE} sent together, best of ${COMPRESS_ROUNDS} | chunks | local, in-process | cluster: 2 replicas × 1 CPU, 1 worker each | cluster vs local |`,
+    `| compressAll (brotli q11), chunks of ${CHUNK_SIZE} sent together, best of ${COMPRESS_ROUNDS} | chunks | local, in-process | ` +
+      'cluster: 2 replicas × 1 CPU, 1 worker each | cluster vs local |',
   );
   log('|---|---|---|---|---|');
   for (const r of compression)
     log(`| ${r.count.toLocaleString('en')} texts | ${r.chunks} | ${seconds(r.local)} | ${seconds(r.cluster)} | ${(r.local / r.cluster).toFixed(2)}× |`);
   log('');
   log(
-    `| autoscaler: limit cpu 1, request 250m, targetCPU 200, min 1, max 3, scale-down window 15 s; load: ${HPA_CALLERS} callers of compressAll(${CHUNK_SIZE} texts) | 1 → 2 ready | back to 1 after the load | calls ok | failed |`,
+    '| autoscaler: limit cpu 1, request 250m, targetCPU 200, min 1, max 3, scale-down window 15 s; ' +
+      `load: ${HPA_CALLERS} callers of compressAll(${CHUNK_SIZE} texts) | 1 → 2 ready | back to 1 after the load | calls ok | failed |`,
   );
   log('|---|---|---|---|---|');
   autoscaler.forEach((t, i) => log(`| trial ${i + 1} | ${seconds(t.upMs)} | ${seconds(t.downMs)} | ${t.ok} | ${t.failed} |`));

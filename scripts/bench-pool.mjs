@@ -175,7 +175,9 @@ async function mapSection() {
 async function main() {
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
-  const header = `Node ${process.version}, ${process.platform}/${process.arch}, ${cpus().length} cores; loopback; best of ${ROUNDS}; 1-minute load average at start ${loadavg()[0].toFixed(2)}.\n`;
+  const header =
+    `Node ${process.version}, ${process.platform}/${process.arch}, ${cpus().length} cores; loopback; best of ${ROUNDS}; ` +
+    `1-minute load average at start ${loadavg()[0].toFixed(2)}.\n`;
   const sections = [header, await compressSection(), await mapSection()];
   console.log(sections.join('\n'));
   await closeConnections();

@@ -82,7 +82,8 @@ async function compare(contenders, calls, inFlight) {
 function table(title, results, baseline) {
   const rows = Object.entries(results).map(([name, r]) => {
     const base = results[baseline];
-    return `| ${name} | ${r.p50.toFixed(0)} | ${r.p99.toFixed(0)} | ${r.rps.toFixed(0)} | ${(r.p50 / base.p50).toFixed(3)}× | ${(r.rps / base.rps).toFixed(3)}× |`;
+    const ratios = `${(r.p50 / base.p50).toFixed(3)}× | ${(r.rps / base.rps).toFixed(3)}×`;
+    return `| ${name} | ${r.p50.toFixed(0)} | ${r.p99.toFixed(0)} | ${r.rps.toFixed(0)} | ${ratios} |`;
   });
   return [
     `### ${title}`,

@@ -223,7 +223,7 @@ describe('a CPU-heavy function on the real cluster', () => {
     }
   });
 
-  it('one replica at its CPU limit stays Ready, unrestarted, under a saturating load longer than the liveness window; every result equals local mode', async () => {
+  it('one replica at its CPU limit stays Ready, unrestarted, under a load longer than the liveness window; results equal local mode', async () => {
     const [before] = await podsOf(services.digest.name);
     expect(before).toMatchObject({ ready: true, restarts: 0 });
     const driver = startDriver('saturate', { CALLERS: 5, ROUNDS: roundsFor(1.2), DURATION_MS: SATURATION_MS, MAX: 60 }, 3 * 60_000);

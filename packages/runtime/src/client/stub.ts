@@ -43,7 +43,9 @@ function remoteBatchRunner(target: CallTarget, policy: CallPolicy): BatchRunner 
         code: 'TL_BAD_RESPONSE',
         fnName: policy.fnName,
         url: target.url,
-        reason: `the map route answered ${Array.isArray(answer) ? `${answer.length} outcomes for ${batch.length} inputs` : 'something that is not a list of outcomes'}`,
+        reason: Array.isArray(answer)
+          ? `the map route answered ${answer.length} outcomes for ${batch.length} inputs`
+          : 'the map route answered something that is not a list of outcomes',
       });
     }
     return (answer as Array<{ v?: unknown; e?: WireError }>).map((outcome) => {

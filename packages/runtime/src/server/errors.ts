@@ -43,7 +43,8 @@ export const callTimedOut = (fnName: string, ms: number, stopped: boolean) =>
   new ServiceError(
     'TL_CALL_TIMEOUT',
     504,
-    `${fnName} gave no result within ${ms} ms of the call's arrival (${SERVICE_ENV.callTimeoutMs})${stopped ? '; the worker running it was stopped and replaced' : ''}`,
+    `${fnName} gave no result within ${ms} ms of the call's arrival (${SERVICE_ENV.callTimeoutMs})` +
+      (stopped ? '; the worker running it was stopped and replaced' : ''),
   );
 
 /** `bound`: which limit the queue reached, e.g. "TURBOLIFT_MAX_QUEUE 32". */

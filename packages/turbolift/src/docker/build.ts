@@ -168,7 +168,8 @@ async function pushOrExplain(
     if (error instanceof ImageError && error.code === 'TL_DOCKER_PUSH_FAILED' && error.detail && REFUSAL.test(error.detail)) {
       throw new ImageError(
         'TL_REGISTRY_REFUSED',
-        `registry ${options.registry} refused the push of ${options.repository}:${tag}: ${error.detail} (credentials: ${credentials?.source ?? 'none'}; run docker login ${options.registry})`,
+        `registry ${options.registry} refused the push of ${options.repository}:${tag}: ${error.detail} ` +
+          `(credentials: ${credentials?.source ?? 'none'}; run docker login ${options.registry})`,
         error.detail,
       );
     }

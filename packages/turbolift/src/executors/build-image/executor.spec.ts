@@ -361,7 +361,14 @@ describe('build-image pushing to a registry that wants credentials', () => {
     writeFileSync(join(dir, 'htpasswd'), htpasswd);
     writeFileSync(
       join(dir, 'config.yml'),
-      `version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\nhttp:\n  addr: ${registry}\nauth:\n  htpasswd:\n    realm: turbolift-test\n    path: ${dir}/htpasswd\n`,
+      [
+        'version: 0.1',
+        'log:\n  level: warn',
+        `storage:\n  filesystem:\n    rootdirectory: ${dir}/data`,
+        `http:\n  addr: ${registry}`,
+        `auth:\n  htpasswd:\n    realm: turbolift-test\n    path: ${dir}/htpasswd`,
+        '',
+      ].join('\n'),
     );
     registryProcess = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -430,7 +437,13 @@ describe('build-image pushing to a registry that wants credentials', () => {
       const helper = join(bin, 'docker-credential-turbolift-test');
       writeFileSync(
         helper,
-        `#!/bin/sh\nread -r server\n[ "$1" = get ] && [ "$server" = "${registry}" ] && printf '{"ServerURL":"%s","Username":"${user}","Secret":"${password}"}' "$server" && exit 0\necho "credentials not found in native keychain" >&2; exit 1\n`,
+        [
+          '#!/bin/sh',
+          'read -r server',
+          `[ "$1" = get ] && [ "$server" = "${registry}" ] && printf '{"ServerURL":"%s","Username":"${user}","Secret":"${password}"}' "$server" && exit 0`,
+          'echo "credentials not found in native keychain" >&2; exit 1',
+          '',
+        ].join('\n'),
       );
       chmodSync(helper, 0o755);
       process.env.PATH = `${bin}:${savedEnv.PATH}`;

@@ -22,5 +22,6 @@ function summary(result: BundleResult, workspaceRoot: string): string {
     (pkg) => `${pkg.name}${pkg.version ? `@${pkg.version}` : ''}${pkg.optional ? ` (optional${pkg.version ? '' : ', absent'})` : ''}`,
   );
   const kilobytes = `${(result.bytes / 1024).toFixed(1)} KiB`;
-  return `${relative(workspaceRoot, result.outfile)} ${kilobytes} from ${result.inputs.length} files${externals.length > 0 ? `; external: ${externals.join(', ')}` : ''}`;
+  const external = externals.length > 0 ? `; external: ${externals.join(', ')}` : '';
+  return `${relative(workspaceRoot, result.outfile)} ${kilobytes} from ${result.inputs.length} files${external}`;
 }
