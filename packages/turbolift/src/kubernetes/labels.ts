@@ -58,3 +58,27 @@ export function commonLabels(spec: Pick<ServiceDeploySpec, 'name' | 'partOf' | '
 export function managedObjectsSelector(name: string): string {
   return `${LABEL.managedBy}=${MANAGED_BY},${LABEL.instance}=${name}`;
 }
+
+const NAME_PART = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** A DNS-1123 subdomain (at most 253): what Secret, ServiceAccount and PriorityClass names must be. */
+export function isDnsSubdomain(name: string): boolean {
+  return name.length <= 253 && DNS_SUBDOMAIN.test(name);
+}
+
+/** A qualified name, `[prefix/]name`: what label and annotation keys and resource names must be. */
+export function isQualifiedName(key: string): boolean {
+  const slash = key.lastIndexOf('/');
+  const prefix = slash < 0 ? undefined : key.slice(0, slash);
+  return NAME_PART.test(key.slice(slash + 1)) && (prefix === undefined || isDnsSubdomain(prefix));
+}
+
+/** A label value as the API accepts it (empty included); {@link toLabelValue} makes one from any text. */
+export function isLabelValue(value: string): boolean {
+  return value === '' || NAME_PART.test(value);
+}
+
+/** The keys turbolift sets itself: selectors, undeploy and the unchanged check rely on them, so no option may set them. */
+export const RESERVED_LABELS: readonly string[] = Object.values(LABEL);
+export const RESERVED_ANNOTATIONS: readonly string[] = [CONTENT_HASH_ANNOTATION];

@@ -20,6 +20,8 @@ function spec(overrides: Partial<ServiceDeploySpec> = {}): ServiceDeploySpec {
     drainMs: 5000,
     workers: 1,
     createNamespace: false,
+    placement: { topologySpread: true },
+    metadata: { labels: {}, annotations: {} },
     ...overrides,
   };
 }
@@ -32,6 +34,8 @@ function autoscaling(overrides: Partial<AutoscalingSettings> = {}): AutoscalingS
 const byKind = (objects: KubernetesManifest[], kind: string) => objects.find((object) => object.kind === kind);
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const deploymentOf = (objects: KubernetesManifest[]) => byKind(objects, 'Deployment') as any;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const podSpecOf = (objects: KubernetesManifest[]) => deploymentOf(objects).spec.template.spec as any;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const containerOf = (objects: KubernetesManifest[]) => deploymentOf(objects).spec.template.spec.containers[0] as any;
 
@@ -192,6 +196,91 @@ describe('renderManifests', () => {
   });
 });
 
+describe('pod placement and extra metadata', () => {
+  const SELECTOR = { [LABEL.name]: 'compress-all-service', [LABEL.instance]: 'compress-all-service' };
+  const toleration = { key: 'dedicated', operator: 'Equal', value: 'batch', effect: 'NoSchedule' } as const;
+  const affinity = {
+    nodeAffinity: {
+      requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'pool', operator: 'In', values: ['cpu'] }] }] },
+    },
+  };
+
+  it('renders the placement options into the pod template, and none of their fields when they are unset', () => {
+    const placement = {
+      topologySpread: true,
+      nodeSelector: { 'kubernetes.io/arch': 'arm64' },
+      tolerations: [toleration],
+      affinity,
+      priorityClassName: 'batch-high',
+      serviceAccountName: 'compress',
+      imagePullSecrets: ['registry-a', 'registry-b'],
+    };
+    expect(podSpecOf(renderManifests(spec({ placement })).objects)).toMatchObject({
+      nodeSelector: { 'kubernetes.io/arch': 'arm64' },
+      tolerations: [toleration],
+      affinity,
+      priorityClassName: 'batch-high',
+      serviceAccountName: 'compress',
+      imagePullSecrets: [{ name: 'registry-a' }, { name: 'registry-b' }],
+      // A service account does not bring its token into the pod.
+      automountServiceAccountToken: false,
+    });
+    const plain = podSpecOf(renderManifests(spec()).objects);
+    for (const field of [
+      'nodeSelector',
+      'tolerations',
+      'affinity',
+      'priorityClassName',
+      'topologySpreadConstraints',
+      'serviceAccountName',
+      'imagePullSecrets',
+    ]) {
+      expect(plain).not.toHaveProperty(field);
+    }
+  });
+
+  it("spreads more than one pod across nodes by default, counting the service's own pods", () => {
+    const spread = [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: SELECTOR } }];
+    const spreadOf = (overrides: Partial<ServiceDeploySpec>) => podSpecOf(renderManifests(spec(overrides)).objects).topologySpreadConstraints;
+    expect(spreadOf({ replicas: 3 })).toEqual(spread);
+    expect(spreadOf({ replicas: 1 })).toBeUndefined();
+    // An autoscaler that may add pods spreads them from the start.
+    expect(spreadOf({ autoscaling: autoscaling({ min: 1, max: 3 }) })).toEqual(spread);
+    expect(spreadOf({ autoscaling: autoscaling({ min: 1, max: 1 }) })).toBeUndefined();
+    expect(spreadOf({ replicas: 3, placement: { topologySpread: false } })).toBeUndefined();
+  });
+
+  it("replaces the default spread with the user's constraints, each counting the service's pods unless it names its own", () => {
+    const zone = { maxSkew: 2, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'DoNotSchedule' } as const;
+    const own = { ...zone, topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { tier: 'compute' } } };
+    const constraints = podSpecOf(
+      renderManifests(spec({ replicas: 3, placement: { topologySpread: true, topologySpreadConstraints: [zone, own] } })).objects,
+    ).topologySpreadConstraints;
+    expect(constraints).toEqual([{ ...zone, labelSelector: { matchLabels: SELECTOR } }, own]);
+  });
+
+  it("puts the user's labels and annotations on every object but the Namespace and on the pods, beside turbolift's", () => {
+    const metadata = { labels: { team: 'search', 'example.com/cost-centre': '42' }, annotations: { 'example.com/owner': 'search@example.com' } };
+    const { objects, contentHash } = renderManifests(spec({ createNamespace: true, replicas: 2, autoscaling: autoscaling({ min: 2 }), metadata }));
+    expect(objects.map((object) => object.kind)).toEqual(['Namespace', 'Service', 'Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget']);
+    for (const object of objects.filter((object) => object.kind !== 'Namespace')) {
+      expect(object.metadata.labels).toMatchObject({ ...metadata.labels, ...SELECTOR, [LABEL.managedBy]: 'turbolift' });
+      expect(object.metadata.annotations).toEqual({ ...metadata.annotations, [CONTENT_HASH_ANNOTATION]: contentHash });
+    }
+    expect(objects[0].metadata).toEqual({ name: 'demo', labels: { [LABEL.managedBy]: 'turbolift' } });
+    const template = deploymentOf(objects).spec.template.metadata;
+    expect(template.labels).toMatchObject({ ...metadata.labels, ...SELECTOR });
+    // The pods get the user's annotations, never the hash (a Service change does not restart them).
+    expect(template.annotations).toEqual(metadata.annotations);
+    expect(deploymentOf(objects).spec.selector).toEqual({ matchLabels: SELECTOR });
+  });
+
+  it('renders any resource the options name, an extended one included', () => {
+    const resources = { requests: { cpu: '1', memory: '256Mi', 'nvidia.com/gpu': '1' }, limits: { cpu: '1', memory: '256Mi', 'nvidia.com/gpu': '1' } };
+    expect(containerOf(renderManifests(spec({ resources })).objects).resources).toEqual(resources);
+  });
+});
+
 describe('content hash', () => {
   it('is the same for the same input, whatever the order of env keys', () => {
     const a = renderManifests(spec({ env: { A: '1', B: '2' } }));
@@ -208,6 +297,32 @@ describe('content hash', () => {
     expect(renderManifests(spec({ env: { X: '1' } })).contentHash).not.toBe(base);
     expect(renderManifests(spec({ workers: 2 })).contentHash).not.toBe(base);
     expect(renderManifests(spec({ maxQueue: 8 })).contentHash).not.toBe(base);
+  });
+
+  it('changes with the placement, the extra metadata and extended resources, and not when they are the same', () => {
+    const placed = (placement: Partial<ServiceDeploySpec['placement']>) =>
+      renderManifests(spec({ placement: { topologySpread: true, ...placement } })).contentHash;
+    const base = renderManifests(spec()).contentHash;
+    const changed = [
+      placed({ nodeSelector: { pool: 'cpu' } }),
+      placed({ tolerations: [{ key: 'dedicated', operator: 'Exists' }] }),
+      placed({ affinity: { podAntiAffinity: {} } }),
+      placed({ priorityClassName: 'high' }),
+      placed({ serviceAccountName: 'compress' }),
+      placed({ imagePullSecrets: ['registry'] }),
+      placed({ topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway' }] }),
+      renderManifests(spec({ metadata: { labels: { team: 'a' }, annotations: {} } })).contentHash,
+      renderManifests(spec({ metadata: { labels: {}, annotations: { note: 'a' } } })).contentHash,
+      renderManifests(spec({ resources: { ...spec().resources, limits: { ...spec().resources.limits, 'nvidia.com/gpu': '1' } } })).contentHash,
+    ];
+    for (const hash of changed) expect(hash).not.toBe(base);
+    expect(new Set(changed).size).toBe(changed.length);
+    // Spread on or off only matters once a second pod may run.
+    expect(placed({ topologySpread: false })).toBe(base);
+    expect(renderManifests(spec({ replicas: 2, placement: { topologySpread: false } })).contentHash).not.toBe(
+      renderManifests(spec({ replicas: 2 })).contentHash,
+    );
+    expect(placed({ nodeSelector: { pool: 'cpu' } })).toBe(placed({ nodeSelector: { pool: 'cpu' } }));
   });
 
   it('is stamped on every object but the shared Namespace, and not on the pod template (no restart for a Service change)', () => {

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { CONTENT_HASH_ANNOTATION, LABEL, MANAGED_BY, commonLabels, selectorLabels } from './labels';
 import { DEFAULT_CALL_TIMEOUT_MS, HEALTH_PATH, READY_PATH, SERVICE_ENV, workerPoolEnv } from '../service/runtime-settings';
-import type { ImageRecord, KubernetesManifest, ServiceDeploySpec } from './types';
+import type { ImageRecord, KubernetesManifest, ServiceDeploySpec, TopologySpreadConstraint } from './types';
 
 export const CONTAINER_PORT = 8080;
 export const SERVICE_PORT = 80;
@@ -28,6 +28,11 @@ export function minimumReplicas(spec: Pick<ServiceDeploySpec, 'replicas' | 'auto
   return spec.autoscaling.enabled ? spec.autoscaling.min : spec.replicas;
 }
 
+/** Most pods that may run at once: the autoscaler's ceiling when it is on, else the fixed count. */
+export function maximumReplicas(spec: Pick<ServiceDeploySpec, 'replicas' | 'autoscaling'>): number {
+  return spec.autoscaling.enabled ? spec.autoscaling.max : spec.replicas;
+}
+
 export function renderManifests(spec: ServiceDeploySpec): RenderedManifests {
   const objects: KubernetesManifest[] = [];
   if (spec.createNamespace) objects.push(renderNamespace(spec));
@@ -38,6 +43,7 @@ export function renderManifests(spec: ServiceDeploySpec): RenderedManifests {
   return { objects: objects.map((object) => stampContentHash(object, contentHash)), contentHash };
 }
 
+/** Shared by many services, so none of one service's labels or annotations. */
 export function renderNamespace(spec: Pick<ServiceDeploySpec, 'namespace'>): KubernetesManifest {
   return {
     apiVersion: 'v1',
@@ -46,13 +52,56 @@ export function renderNamespace(spec: Pick<ServiceDeploySpec, 'namespace'>): Kub
   };
 }
 
+/** The user's labels under turbolift's own (normalisation refuses a clash; turbolift's would win anyway). */
+function labelsOf(spec: ServiceDeploySpec): Record<string, string> {
+  return { ...spec.metadata.labels, ...commonLabels(spec) };
+}
+
+/** The user's annotations, only when there are any (the content hash is stamped on top later). */
+function annotationsOf(spec: ServiceDeploySpec): { annotations?: Record<string, string> } {
+  return Object.keys(spec.metadata.annotations).length > 0 ? { annotations: { ...spec.metadata.annotations } } : {};
+}
+
+function objectMetadata(spec: ServiceDeploySpec): KubernetesManifest['metadata'] {
+  return { name: spec.name, namespace: spec.namespace, labels: labelsOf(spec), ...annotationsOf(spec) };
+}
+
+/**
+ * The user's constraints, each counting the service's own pods unless it says otherwise; else, when more than one
+ * pod may run, one across nodes, so that losing a node does not take every replica with it. ScheduleAnyway: on a
+ * cluster with fewer nodes than pods the extra pods still run, stacked.
+ */
+export function topologySpreadConstraints(spec: ServiceDeploySpec): TopologySpreadConstraint[] | undefined {
+  const ownPods = { matchLabels: selectorLabels(spec) };
+  const { placement } = spec;
+  if (placement.topologySpreadConstraints) {
+    return placement.topologySpreadConstraints.map((constraint) => ({ labelSelector: ownPods, ...constraint }));
+  }
+  if (!placement.topologySpread || maximumReplicas(spec) <= 1) return undefined;
+  return [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: ownPods }];
+}
+
+/** The placement fields that are set, in the pod spec's own names. */
+function renderPlacement(spec: ServiceDeploySpec): Record<string, unknown> {
+  const { nodeSelector, tolerations, affinity, priorityClassName, serviceAccountName, imagePullSecrets } = spec.placement;
+  const fields: Record<string, unknown> = {
+    nodeSelector: nodeSelector && { ...nodeSelector },
+    tolerations,
+    affinity,
+    priorityClassName,
+    topologySpreadConstraints: topologySpreadConstraints(spec),
+    serviceAccountName,
+    imagePullSecrets: imagePullSecrets?.map((name) => ({ name })),
+  };
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
+}
+
 export function renderDeployment(spec: ServiceDeploySpec): KubernetesManifest {
-  const labels = commonLabels(spec);
   const env = renderEnv(spec);
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name: spec.name, namespace: spec.namespace, labels },
+    metadata: objectMetadata(spec),
     spec: {
       // With an autoscaler the replica count is its field: setting it here would make every apply fight it.
       ...(spec.autoscaling.enabled ? {} : { replicas: spec.replicas }),
@@ -61,8 +110,11 @@ export function renderDeployment(spec: ServiceDeploySpec): KubernetesManifest {
       // Never below the wanted count during a rollout: one new pod at a time, an old one goes when it is ready.
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
       template: {
-        metadata: { labels },
+        // The user's annotations only: the content hash stays off the template, so a change to another object
+        // (the Service, the autoscaler) does not restart the pods.
+        metadata: { labels: labelsOf(spec), ...annotationsOf(spec) },
         spec: {
+          // Even with a serviceAccountName: the function has no use for the API, and a token would be one more secret in the pod.
           automountServiceAccountToken: false,
           enableServiceLinks: false,
           terminationGracePeriodSeconds: terminationGracePeriodSeconds(spec),
@@ -72,6 +124,7 @@ export function renderDeployment(spec: ServiceDeploySpec): KubernetesManifest {
             runAsGroup: RUN_AS_USER,
             seccompProfile: { type: 'RuntimeDefault' },
           },
+          ...renderPlacement(spec),
           containers: [
             {
               name: spec.name,
@@ -152,7 +205,7 @@ export function renderService(spec: ServiceDeploySpec): KubernetesManifest {
   return {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: { name: spec.name, namespace: spec.namespace, labels: commonLabels(spec) },
+    metadata: objectMetadata(spec),
     spec: {
       type: 'ClusterIP',
       selector: selectorLabels(spec),
@@ -165,7 +218,7 @@ export function renderHorizontalPodAutoscaler(spec: ServiceDeploySpec): Kubernet
   return {
     apiVersion: 'autoscaling/v2',
     kind: 'HorizontalPodAutoscaler',
-    metadata: { name: spec.name, namespace: spec.namespace, labels: commonLabels(spec) },
+    metadata: objectMetadata(spec),
     spec: {
       scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: spec.name },
       minReplicas: spec.autoscaling.min,
@@ -192,7 +245,7 @@ export function renderPodDisruptionBudget(spec: ServiceDeploySpec): KubernetesMa
   return {
     apiVersion: 'policy/v1',
     kind: 'PodDisruptionBudget',
-    metadata: { name: spec.name, namespace: spec.namespace, labels: commonLabels(spec) },
+    metadata: objectMetadata(spec),
     spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels(spec) } },
   };
 }

@@ -4,9 +4,11 @@ import type { WorkerPoolSettings } from '../service/runtime-settings';
 /** What deploy reads from the record `build-image` writes. */
 export type ImageRecord = DeployableImage;
 
+/** cpu and memory always; any other resource (`ephemeral-storage`, `nvidia.com/gpu`) as the user names it. */
 export interface ResourceQuantities {
   cpu: string;
   memory: string;
+  [resource: string]: string;
 }
 
 export interface ResourceSettings {
@@ -24,6 +26,61 @@ export interface AutoscalingSettings {
   scaleDownStabilizationSeconds: number;
   /** How far back it looks for the lowest recommendation before it adds pods. */
   scaleUpStabilizationSeconds: number;
+}
+
+/** A pod toleration, as the Kubernetes API spells it. */
+export interface Toleration {
+  key?: string;
+  operator?: 'Exists' | 'Equal';
+  value?: string;
+  effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+  tolerationSeconds?: number;
+}
+
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: Array<{ key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values?: string[] }>;
+}
+
+/** A pod topology spread constraint, as the Kubernetes API spells it. */
+export interface TopologySpreadConstraint {
+  maxSkew: number;
+  topologyKey: string;
+  whenUnsatisfiable: 'DoNotSchedule' | 'ScheduleAnyway';
+  /** Defaults to the selector labels of the service's pods (without one a constraint counts no pods). */
+  labelSelector?: LabelSelector;
+  minDomains?: number;
+  matchLabelKeys?: string[];
+  nodeAffinityPolicy?: 'Honor' | 'Ignore';
+  nodeTaintsPolicy?: 'Honor' | 'Ignore';
+}
+
+/** A pod affinity: only its three top-level fields are checked here; the API server checks their terms. */
+export interface Affinity {
+  nodeAffinity?: Record<string, unknown>;
+  podAffinity?: Record<string, unknown>;
+  podAntiAffinity?: Record<string, unknown>;
+}
+
+/** Where the pods may run and with what identity; each field is rendered into the pod template only when set. */
+export interface PodPlacement {
+  nodeSelector?: Record<string, string>;
+  tolerations?: Toleration[];
+  affinity?: Affinity;
+  priorityClassName?: string;
+  /** Replaces the default spread across nodes. */
+  topologySpreadConstraints?: TopologySpreadConstraint[];
+  /** The default spread across nodes when more than one pod may run; off with `topologySpread: false`. */
+  topologySpread: boolean;
+  serviceAccountName?: string;
+  /** Names of Secrets of type kubernetes.io/dockerconfigjson. */
+  imagePullSecrets?: string[];
+}
+
+/** The user's own labels and annotations, on every object and on the pod template; never one of turbolift's keys. */
+export interface ExtraMetadata {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
 }
 
 /** Everything the manifest renderers need: the desired state of one lifted service, already normalised. */
@@ -51,6 +108,8 @@ export interface ServiceDeploySpec {
   /** TURBOLIFT_MAX_QUEUE_WAIT_MS, only when set. */
   maxQueueWaitMs?: WorkerPoolSettings['maxQueueWaitMs'];
   createNamespace: boolean;
+  placement: PodPlacement;
+  metadata: ExtraMetadata;
 }
 
 /** The minimal shape every rendered object has. */

@@ -230,11 +230,32 @@ describe.skipIf(!kubeconfig)('deploy-k8s against a real cluster', () => {
       autoscaling: { enabled: true, min: 2, max: 4, targetCPU: 70, scaleDownStabilizationSeconds: 15, scaleUpStabilizationSeconds: 5 },
       callTimeoutMs: 20_000,
       maxQueue: 8,
+      // Placement and metadata as users of managed clusters set them; a dry run creates no pod, so none has to fit.
+      resources: { ...SMALL_NODE.resources, limits: { 'example.com/widget': 1 } },
+      nodeSelector: { 'kubernetes.io/os': 'linux' },
+      tolerations: [{ key: 'example.com/dedicated', operator: 'Equal', value: 'turbolift', effect: 'NoSchedule' }],
+      affinity: {
+        nodeAffinity: {
+          preferredDuringSchedulingIgnoredDuringExecution: [
+            { weight: 50, preference: { matchExpressions: [{ key: 'kubernetes.io/arch', operator: 'In', values: ['amd64', 'arm64'] }] } },
+          ],
+        },
+      },
+      topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway' }],
+      priorityClassName: 'system-cluster-critical',
+      serviceAccountName: 'default',
+      imagePullSecrets: ['registry-credentials'],
+      labels: { team: 'search' },
+      annotations: { 'example.com/owner': 'search@example.com' },
     });
     expect(result.success).toBe(true);
     expect(result.yaml).toContain('kind: HorizontalPodAutoscaler');
     expect(result.yaml).toContain('stabilizationWindowSeconds: 15');
     expect(result.yaml).toContain('name: TURBOLIFT_WORKERS');
+    for (const field of ['nodeSelector:', 'tolerations:', 'affinity:', 'topologySpreadConstraints:', 'serviceAccountName: default', 'team: search']) {
+      expect(result.yaml).toContain(field);
+    }
+    expect(result.yaml).toMatch(/example\.com\/widget: ['"]1['"]/);
 
     const accepted = kubectlWithInput(result.yaml!, 'apply', '--dry-run=server', '-f', '-');
     expect(accepted.status, accepted.stderr).toBe(0);

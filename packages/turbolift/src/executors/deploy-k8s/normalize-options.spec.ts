@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { normalizeDeployOptions, toDeploySpec } from './normalize-options';
 import { servicePaths } from '../../service/paths';
+import type { DeployK8sExecutorOptions } from './schema';
 
 const project = {
   name: '@acme/compress-all-service',
@@ -28,6 +29,8 @@ describe('normalizeDeployOptions', () => {
       maxQueue: undefined,
       maxQueueWaitMs: undefined,
       createNamespace: false,
+      placement: { topologySpread: true },
+      metadata: { labels: {}, annotations: {} },
       timeoutMs: 180_000,
       dryRun: false,
     });
@@ -132,9 +135,117 @@ describe('normalizeDeployOptions', () => {
     ).toBe(120);
   });
 
+  it('keeps any resource the options name, an extended one requested at its limit, and sizes workers by the CPU limit only', () => {
+    const options = normalizeDeployOptions({ resources: { limits: { cpu: '1500m', 'nvidia.com/gpu': 1, 'ephemeral-storage': '1Gi' } } }, project);
+    expect(options.resources).toEqual({
+      requests: { cpu: '1500m', memory: '256Mi', 'nvidia.com/gpu': '1', 'ephemeral-storage': '1Gi' },
+      limits: { cpu: '1500m', memory: '256Mi', 'nvidia.com/gpu': '1', 'ephemeral-storage': '1Gi' },
+    });
+    expect(options.workers).toBe(2);
+    expect(normalizeDeployOptions({ resources: { limits: { 'nvidia.com/gpu': 4 } } }, project).workers).toBe(1);
+    // ephemeral-storage is overcommitted like memory: a lower request is fine.
+    expect(
+      normalizeDeployOptions({ resources: { requests: { 'ephemeral-storage': '100Mi' }, limits: { 'ephemeral-storage': '1Gi' } } }, project).resources.requests,
+    ).toMatchObject({ 'ephemeral-storage': '100Mi' });
+  });
+
+  it('refuses a resource that is not a quantity, a bad resource name, and an extended resource requested apart from its limit', () => {
+    expect(() => normalizeDeployOptions({ resources: { limits: { 'nvidia.com/gpu': 'one' } } }, project)).toThrow(
+      'deploy-k8s options of @acme/compress-all-service: resources.limits.nvidia.com/gpu "one" is not a Kubernetes quantity (e.g. 250m, 1, 128Mi)',
+    );
+    expect(() => normalizeDeployOptions({ resources: { limits: { 'bad name': '1' } } }, project)).toThrow(
+      /resources\.limits "bad name" is not a resource name/,
+    );
+    expect(() => normalizeDeployOptions({ resources: { requests: { 'nvidia.com/gpu': '1' }, limits: { 'nvidia.com/gpu': '2' } } }, project)).toThrow(
+      'deploy-k8s options of @acme/compress-all-service: resources.requests.nvidia.com/gpu "1" must equal resources.limits.nvidia.com/gpu "2": Kubernetes does not overcommit nvidia.com/gpu',
+    );
+    expect(() => normalizeDeployOptions({ resources: { requests: { 'example.com/widget': '1' } } }, project)).toThrow(
+      /resources\.requests\.example\.com\/widget "1" must equal resources\.limits\.example\.com\/widget: /,
+    );
+  });
+
+  it('takes the placement options as Kubernetes spells them', () => {
+    const toleration = { key: 'dedicated', operator: 'Equal', value: 'batch', effect: 'NoExecute', tolerationSeconds: 60 } as const;
+    const affinity = { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [] } };
+    const zone = { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'DoNotSchedule' } as const;
+    const options = normalizeDeployOptions(
+      {
+        nodeSelector: { 'kubernetes.io/arch': 'arm64', gpu: true },
+        tolerations: [toleration, { operator: 'Exists' }, { key: 'spot' }],
+        affinity,
+        priorityClassName: 'batch-high',
+        topologySpreadConstraints: [zone],
+        serviceAccountName: 'compress',
+        imagePullSecrets: ['registry-a'],
+      },
+      project,
+    );
+    expect(options.placement).toEqual({
+      nodeSelector: { 'kubernetes.io/arch': 'arm64', gpu: 'true' },
+      tolerations: [toleration, { operator: 'Exists' }, { key: 'spot', operator: 'Equal' }],
+      affinity,
+      priorityClassName: 'batch-high',
+      topologySpreadConstraints: [zone],
+      topologySpread: true,
+      serviceAccountName: 'compress',
+      imagePullSecrets: ['registry-a'],
+    });
+    expect(normalizeDeployOptions({ topologySpread: false }, project).placement.topologySpread).toBe(false);
+  });
+
+  it('refuses placement options the API server would refuse, naming the option', () => {
+    const refusal = (options: DeployK8sExecutorOptions) => () => normalizeDeployOptions(options, project);
+    expect(refusal({ nodeSelector: { pool: 'not ok' } })).toThrow(
+      'deploy-k8s options of @acme/compress-all-service: nodeSelector.pool "not ok" is not a label value (at most 63 of A-Z a-z 0-9 - _ ., alphanumeric at both ends)',
+    );
+    expect(refusal({ nodeSelector: { '-pool': 'a' } })).toThrow(/nodeSelector key "-pool" is not a valid key/);
+    expect(refusal({ tolerations: [{ key: 'a', operator: 'Is' as 'Equal' }] })).toThrow(/tolerations\[0\]\.operator must be one of Exists, Equal, got "Is"/);
+    expect(refusal({ tolerations: [{ key: 'a', effect: 'NoExecute', tolerationSecond: 5 } as never] })).toThrow(
+      /tolerations\[0\] has no field "tolerationSecond"/,
+    );
+    expect(refusal({ tolerations: [{ key: 'a', operator: 'Exists', value: 'b' }] })).toThrow(/tolerations\[0\] has operator Exists and a value/);
+    expect(refusal({ tolerations: [{ value: 'b' }] })).toThrow(/tolerations\[0\] has no key: that tolerates every taint and needs operator Exists/);
+    expect(refusal({ tolerations: [{ key: 'a', effect: 'NoSchedule', tolerationSeconds: 5 }] })).toThrow(
+      /tolerations\[0\]\.tolerationSeconds only applies with effect NoExecute/,
+    );
+    expect(refusal({ affinity: { nodeAffinty: {} } as never })).toThrow(
+      /affinity has no field "nodeAffinty" \(known: nodeAffinity, podAffinity, podAntiAffinity\)/,
+    );
+    expect(refusal({ topologySpreadConstraints: [{ maxSkew: 0, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway' }] })).toThrow(
+      /topologySpreadConstraints\[0\]\.maxSkew must be a whole number >= 1, got 0/,
+    );
+    expect(refusal({ topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'Never' as 'ScheduleAnyway' }] })).toThrow(
+      /topologySpreadConstraints\[0\]\.whenUnsatisfiable must be one of DoNotSchedule, ScheduleAnyway, got "Never"/,
+    );
+    expect(refusal({ topologySpread: false, topologySpreadConstraints: [] })).toThrow(/topologySpread is false but topologySpreadConstraints are set/);
+    expect(refusal({ serviceAccountName: 'Compress_SA' })).toThrow(/serviceAccountName "Compress_SA" is not a Kubernetes object name/);
+    expect(refusal({ priorityClassName: '' })).toThrow(/priorityClassName "" is not a Kubernetes object name/);
+    expect(refusal({ imagePullSecrets: ['ok', 'Not OK'] })).toThrow(/imagePullSecrets\[1\] "Not OK" is not a Kubernetes object name/);
+  });
+
+  it('takes extra labels and annotations, and refuses the keys turbolift sets itself', () => {
+    expect(
+      normalizeDeployOptions({ labels: { team: 'search', 'app.kubernetes.io/created-by': 'ci' }, annotations: { note: 'a b: c', n: 1 } }, project).metadata,
+    ).toEqual({
+      labels: { team: 'search', 'app.kubernetes.io/created-by': 'ci' },
+      annotations: { note: 'a b: c', n: '1' },
+    });
+    expect(() => normalizeDeployOptions({ labels: { 'app.kubernetes.io/instance': 'other' } }, project)).toThrow(
+      'deploy-k8s options of @acme/compress-all-service: labels may not set app.kubernetes.io/instance: turbolift sets it (its selectors and undeploy-k8s use it)',
+    );
+    expect(() => normalizeDeployOptions({ labels: { 'app.kubernetes.io/version': '2' } }, project)).toThrow(/labels may not set app\.kubernetes\.io\/version/);
+    expect(() => normalizeDeployOptions({ annotations: { 'turbolift.dev/content-hash': 'x' } }, project)).toThrow(
+      'deploy-k8s options of @acme/compress-all-service: annotations may not set turbolift.dev/content-hash: turbolift sets it (it tells whether an object changed)',
+    );
+    expect(() => normalizeDeployOptions({ labels: { team: 'search team' } }, project)).toThrow(/labels\.team "search team" is not a label value/);
+    expect(() => normalizeDeployOptions({ annotations: { 'no spaces': 'x' } }, project)).toThrow(/annotations key "no spaces" is not a valid key/);
+  });
+
   it('builds the desired state once namespace and image are known', () => {
     const image = { service: 's', image: 'r/s', tag: 't', digest: null };
     const spec = toDeploySpec(normalizeDeployOptions({ replicas: 2, workers: 3, callTimeoutMs: 1000 }, project), 'prod', image);
     expect(spec).toMatchObject({ name: 'compress-all-service', namespace: 'prod', replicas: 2, image, workers: 3, callTimeoutMs: 1000 });
+    const placed = normalizeDeployOptions({ nodeSelector: { pool: 'cpu' }, labels: { team: 'a' } }, project);
+    expect(toDeploySpec(placed, 'prod', image)).toMatchObject({ placement: { nodeSelector: { pool: 'cpu' } }, metadata: { labels: { team: 'a' } } });
   });
 });

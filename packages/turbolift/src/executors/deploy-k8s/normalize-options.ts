@@ -2,12 +2,15 @@
 import { isAbsolute, resolve } from 'node:path';
 import { TurboliftError } from '../../errors';
 import type { ClusterSelection } from '../../kubernetes/kubeconfig';
-import { toDnsLabel } from '../../kubernetes/labels';
+import { isQualifiedName, toDnsLabel } from '../../kubernetes/labels';
 import { parseQuantity } from '../../kubernetes/quantity';
 import { SERVICE_ENV, checkWorkerPoolSettings } from '../../service/runtime-settings';
 import type { AutoscalingSettings, ImageRecord, ResourceQuantities, ResourceSettings, ServiceDeploySpec } from '../../kubernetes/types';
 import type { ServiceProject } from '../../service/project';
+import { normalizeMetadata, normalizePlacement } from './placement-options';
 import type { DeployK8sExecutorOptions } from './schema';
+
+type Fail = (message: string) => never;
 
 export interface DeployProject extends Pick<ServiceProject, 'name' | 'workspaceRoot' | 'paths'> {
   /** The workspace's package name, for `app.kubernetes.io/part-of`. */
@@ -29,6 +32,8 @@ export interface NormalizedDeployOptions extends Pick<
   | 'maxQueue'
   | 'maxQueueWaitMs'
   | 'createNamespace'
+  | 'placement'
+  | 'metadata'
 > {
   cluster: ClusterSelection;
   imageRecordPath: string;
@@ -77,7 +82,7 @@ export function workersForCpuLimit(cores: number): number {
 }
 
 export function normalizeDeployOptions(options: DeployK8sExecutorOptions, project: DeployProject): NormalizedDeployOptions {
-  const fail = (message: string): never => {
+  const fail: Fail = (message) => {
     throw new TurboliftError('TL_BAD_OPTIONS', `deploy-k8s options of ${project.name}: ${message}`);
   };
   const inWorkspace = (path: string) => (isAbsolute(path) ? path : resolve(project.workspaceRoot, path));
@@ -85,22 +90,8 @@ export function normalizeDeployOptions(options: DeployK8sExecutorOptions, projec
   const replicas = options.replicas ?? 1;
   if (!Number.isInteger(replicas) || replicas < 0) fail(`replicas must be a whole number >= 0, got ${replicas}`);
 
-  const limits: ResourceQuantities = { ...DEFAULT_LIMITS, ...options.resources?.limits };
-  const resources: ResourceSettings = { requests: { ...limits, ...options.resources?.requests }, limits };
-  const amount = { requests: { cpu: 0, memory: 0 }, limits: { cpu: 0, memory: 0 } };
-  for (const group of ['requests', 'limits'] as const) {
-    for (const resource of ['cpu', 'memory'] as const) {
-      const value = String(resources[group][resource]);
-      const parsed = parseQuantity(value);
-      if (parsed === undefined) return fail(`resources.${group}.${resource} "${value}" is not a Kubernetes quantity (e.g. 250m, 1, 128Mi)`);
-      amount[group][resource] = parsed;
-    }
-  }
-  for (const resource of ['cpu', 'memory'] as const) {
-    if (amount.requests[resource] > amount.limits[resource]) {
-      fail(`resources.requests.${resource} "${resources.requests[resource]}" is more than resources.limits.${resource} "${resources.limits[resource]}"`);
-    }
-  }
+  const resources = normalizeResources(options.resources, fail);
+  const cores = { requests: cpuOf(resources.requests), limits: cpuOf(resources.limits) };
 
   const autoscaling: AutoscalingSettings = { ...DEFAULT_AUTOSCALING, ...options.autoscaling };
   if (autoscaling.enabled) {
@@ -110,7 +101,7 @@ export function normalizeDeployOptions(options: DeployK8sExecutorOptions, projec
     if (!Number.isInteger(autoscaling.targetCPU) || autoscaling.targetCPU < 1)
       fail(`autoscaling.targetCPU must be a whole percentage >= 1, got ${autoscaling.targetCPU}`);
     // The CPU limit caps what a pod uses, so utilisation (of the request) never goes past limit / request.
-    const reachable = Math.floor((amount.limits.cpu / amount.requests.cpu) * 100);
+    const reachable = Math.floor((cores.limits / cores.requests) * 100);
     if (autoscaling.targetCPU > reachable) {
       fail(
         `autoscaling.targetCPU ${autoscaling.targetCPU} can never be reached: a pod uses at most ${reachable} % of resources.requests.cpu "${resources.requests.cpu}" under resources.limits.cpu "${resources.limits.cpu}"`,
@@ -162,11 +153,13 @@ export function normalizeDeployOptions(options: DeployK8sExecutorOptions, projec
     autoscaling,
     env,
     drainMs,
-    workers: pool.workers ?? workersForCpuLimit(amount.limits.cpu),
+    workers: pool.workers ?? workersForCpuLimit(cores.limits),
     callTimeoutMs: pool.callTimeoutMs,
     maxQueue: pool.maxQueue,
     maxQueueWaitMs: pool.maxQueueWaitMs,
     createNamespace: options.createNamespace ?? false,
+    placement: normalizePlacement(options, fail),
+    metadata: normalizeMetadata(options, fail),
     timeoutMs: timeoutSeconds * 1000,
     dryRun: options.dryRun ?? false,
     outputFile: options.outputFile ? inWorkspace(options.outputFile) : undefined,
@@ -174,7 +167,50 @@ export function normalizeDeployOptions(options: DeployK8sExecutorOptions, projec
   };
 }
 
-function toNamespace(namespace: string, fail: (message: string) => never): string {
+/**
+ * Limits over the defaults, requests over the limits; any resource name, each value a quantity. Only cpu, memory and
+ * ephemeral-storage may be requested below their limit: Kubernetes does not overcommit the others (hugepages,
+ * extended resources such as nvidia.com/gpu), so their request must be their limit, and they need one.
+ */
+function normalizeResources(given: DeployK8sExecutorOptions['resources'], fail: Fail): ResourceSettings {
+  const limits = quantities({ ...DEFAULT_LIMITS, ...given?.limits }, 'limits', fail);
+  const requests = quantities({ ...limits, ...given?.requests }, 'requests', fail);
+  for (const [resource, request] of Object.entries(requests)) {
+    const limit = limits[resource];
+    if (OVERCOMMITTABLE.has(resource)) {
+      if (limit !== undefined && (parseQuantity(request) ?? 0) > (parseQuantity(limit) ?? 0)) {
+        fail(`resources.requests.${resource} "${request}" is more than resources.limits.${resource} "${limit}"`);
+      }
+    } else if (limit === undefined || parseQuantity(request) !== parseQuantity(limit)) {
+      fail(
+        `resources.requests.${resource} "${request}" must equal resources.limits.${resource}${limit === undefined ? '' : ` "${limit}"`}: Kubernetes does not overcommit ${resource}`,
+      );
+    }
+  }
+  return { requests, limits };
+}
+
+/** The resources a node may promise beyond what it has, so a request below the limit means something. */
+const OVERCOMMITTABLE = new Set(['cpu', 'memory', 'ephemeral-storage']);
+
+function quantities(given: Record<string, string | number | undefined>, group: 'requests' | 'limits', fail: Fail): ResourceQuantities {
+  const checked: Record<string, string> = {};
+  for (const [resource, raw] of Object.entries(given)) {
+    if (raw === undefined) continue;
+    if (!isQualifiedName(resource)) fail(`resources.${group} "${resource}" is not a resource name`);
+    const value = String(raw);
+    if (parseQuantity(value) === undefined) fail(`resources.${group}.${resource} "${value}" is not a Kubernetes quantity (e.g. 250m, 1, 128Mi)`);
+    checked[resource] = value;
+  }
+  return checked as ResourceQuantities;
+}
+
+/** Cores; quantities() has checked the value. */
+function cpuOf(quantities: ResourceQuantities): number {
+  return parseQuantity(quantities.cpu) ?? 0;
+}
+
+function toNamespace(namespace: string, fail: Fail): string {
   if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) fail(`namespace "${namespace}" is not a DNS-1123 label`);
   return namespace;
 }
@@ -196,5 +232,7 @@ export function toDeploySpec(options: NormalizedDeployOptions, namespace: string
     maxQueue: options.maxQueue,
     maxQueueWaitMs: options.maxQueueWaitMs,
     createNamespace: options.createNamespace,
+    placement: options.placement,
+    metadata: options.metadata,
   };
 }

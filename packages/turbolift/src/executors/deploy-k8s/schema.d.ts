@@ -1,3 +1,5 @@
+import type { Affinity, Toleration, TopologySpreadConstraint } from '../../kubernetes/types';
+
 export interface DeployK8sExecutorOptions {
   kubeconfig?: string;
   context?: string;
@@ -6,8 +8,8 @@ export interface DeployK8sExecutorOptions {
   name?: string;
   replicas?: number;
   resources?: {
-    requests?: { cpu?: string; memory?: string };
-    limits?: { cpu?: string; memory?: string };
+    requests?: ResourceOptions;
+    limits?: ResourceOptions;
   };
   autoscaling?: {
     enabled?: boolean;
@@ -28,4 +30,21 @@ export interface DeployK8sExecutorOptions {
   outputFile?: string;
   imageRecord?: string;
   registerEndpoint?: boolean;
+  nodeSelector?: Record<string, string | number | boolean>;
+  tolerations?: Toleration[];
+  affinity?: Affinity;
+  priorityClassName?: string;
+  topologySpreadConstraints?: TopologySpreadConstraint[];
+  topologySpread?: boolean;
+  serviceAccountName?: string;
+  imagePullSecrets?: string[];
+  labels?: Record<string, string | number | boolean>;
+  annotations?: Record<string, string | number | boolean>;
+}
+
+/** cpu, memory and any other resource name (e.g. nvidia.com/gpu), each a Kubernetes quantity. */
+export interface ResourceOptions {
+  cpu?: string;
+  memory?: string;
+  [resource: string]: string | number | undefined;
 }
