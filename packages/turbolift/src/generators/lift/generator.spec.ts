@@ -578,6 +578,22 @@ describe('turbolift:lift workspace handling', () => {
     expect(typeErrors(tree)).toEqual([]);
   });
 
+  it("mirrors a library project's src/lib/ into the library's src/lib/, and files directly under src/ into it too", async () => {
+    addProjectConfiguration(tree, 'store', { root: 'libs/store', sourceRoot: 'libs/store/src', projectType: 'library', targets: {} });
+    tree.write('libs/store/src/config.ts', 'export const LIMIT = 10;\n');
+    tree.write(
+      'libs/store/src/lib/+state/selectors.ts',
+      `import { LIMIT } from '../../config';\n/** @lift */\nexport function selectTop(xs: number[]): number[] {\n  return xs.slice(0, LIMIT);\n}\n`,
+    );
+    await liftGenerator(tree, { fn: 'selectTop', skipFormat: true });
+    const lib = 'libs/lifted/select-top';
+    expect(tree.exists(`${lib}/src/lib/lib`)).toBe(false);
+    expect(read(tree, `${lib}/src/lib/+state/selectors.ts`)).toContain(`import { LIMIT } from '../config';`);
+    expect(read(tree, `${lib}/src/lib/config.ts`)).toContain('export const LIMIT = 10;');
+    expect(read(tree, `${lib}/src/index.ts`)).toBe(`export { selectTop } from './lib/+state/selectors';\n`);
+    expect(typeErrors(tree)).toEqual([]);
+  });
+
   it('says which name it could not find', async () => {
     await expect(liftGenerator(tree, { fn: 'nope', skipFormat: true })).rejects.toThrow(/no function named nope is marked/);
   });

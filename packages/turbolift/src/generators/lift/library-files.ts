@@ -21,11 +21,14 @@ export interface LibraryFiles {
   index: string;
 }
 
-/** Where a project file lands inside the library's src/: `lib/` + its path below the project's source root. */
+/**
+ * Where a project file lands inside the library's src/: its path below the project's source root, inside `lib/`.
+ * A library project keeps its sources in `src/lib/` already; that folder is the library's `lib/`, not a second one.
+ */
 function mirrorPath(layout: LibraryLayout, sf: ts.SourceFile): string {
   const path = layout.pathOf(sf);
   const rel = path.startsWith(layout.base + '/') ? path.slice(layout.base.length + 1) : posix.basename(path);
-  return `lib/${rel.replace(/\.(mts|cts|tsx)$/, (ext) => ext).replace(/\.ts$/, '.ts')}`;
+  return rel.startsWith('lib/') ? rel : `lib/${rel}`;
 }
 
 function specifierBetween(fromMirror: string, toMirror: string, extension: string): string {
