@@ -127,7 +127,8 @@ describe('normalizeDeployOptions', () => {
     );
     // Request = limit: utilisation tops out at 100 %.
     expect(() => normalizeDeployOptions({ autoscaling: { enabled: true, targetCPU: 120 } }, project)).toThrow(
-      'deploy-k8s options of @acme/compress-all-service: autoscaling.targetCPU 120 can never be reached: a pod uses at most 100 % of resources.requests.cpu "1" under resources.limits.cpu "1"',
+      'deploy-k8s options of @acme/compress-all-service: ' +
+        'autoscaling.targetCPU 120 can never be reached: a pod uses at most 100 % of resources.requests.cpu "1" under resources.limits.cpu "1"',
     );
     // A lower request lets utilisation go past 100 %.
     expect(
@@ -157,7 +158,8 @@ describe('normalizeDeployOptions', () => {
       /resources\.limits "bad name" is not a resource name/,
     );
     expect(() => normalizeDeployOptions({ resources: { requests: { 'nvidia.com/gpu': '1' }, limits: { 'nvidia.com/gpu': '2' } } }, project)).toThrow(
-      'deploy-k8s options of @acme/compress-all-service: resources.requests.nvidia.com/gpu "1" must equal resources.limits.nvidia.com/gpu "2": Kubernetes does not overcommit nvidia.com/gpu',
+      'deploy-k8s options of @acme/compress-all-service: ' +
+        'resources.requests.nvidia.com/gpu "1" must equal resources.limits.nvidia.com/gpu "2": Kubernetes does not overcommit nvidia.com/gpu',
     );
     expect(() => normalizeDeployOptions({ resources: { requests: { 'example.com/widget': '1' } } }, project)).toThrow(
       /resources\.requests\.example\.com\/widget "1" must equal resources\.limits\.example\.com\/widget: /,
@@ -196,7 +198,8 @@ describe('normalizeDeployOptions', () => {
   it('refuses placement options the API server would refuse, naming the option', () => {
     const refusal = (options: DeployK8sExecutorOptions) => () => normalizeDeployOptions(options, project);
     expect(refusal({ nodeSelector: { pool: 'not ok' } })).toThrow(
-      'deploy-k8s options of @acme/compress-all-service: nodeSelector.pool "not ok" is not a label value (at most 63 of A-Z a-z 0-9 - _ ., alphanumeric at both ends)',
+      'deploy-k8s options of @acme/compress-all-service: ' +
+        'nodeSelector.pool "not ok" is not a label value (at most 63 of A-Z a-z 0-9 - _ ., alphanumeric at both ends)',
     );
     expect(refusal({ nodeSelector: { '-pool': 'a' } })).toThrow(/nodeSelector key "-pool" is not a valid key/);
     expect(refusal({ tolerations: [{ key: 'a', operator: 'Is' as 'Equal' }] })).toThrow(/tolerations\[0\]\.operator must be one of Exists, Equal, got "Is"/);
@@ -231,11 +234,13 @@ describe('normalizeDeployOptions', () => {
       annotations: { note: 'a b: c', n: '1' },
     });
     expect(() => normalizeDeployOptions({ labels: { 'app.kubernetes.io/instance': 'other' } }, project)).toThrow(
-      'deploy-k8s options of @acme/compress-all-service: labels may not set app.kubernetes.io/instance: turbolift sets it (its selectors and undeploy-k8s use it)',
+      'deploy-k8s options of @acme/compress-all-service: ' +
+        'labels may not set app.kubernetes.io/instance: turbolift sets it (its selectors and undeploy-k8s use it)',
     );
     expect(() => normalizeDeployOptions({ labels: { 'app.kubernetes.io/version': '2' } }, project)).toThrow(/labels may not set app\.kubernetes\.io\/version/);
     expect(() => normalizeDeployOptions({ annotations: { 'turbolift.dev/content-hash': 'x' } }, project)).toThrow(
-      'deploy-k8s options of @acme/compress-all-service: annotations may not set turbolift.dev/content-hash: turbolift sets it (it tells whether an object changed)',
+      'deploy-k8s options of @acme/compress-all-service: ' +
+        'annotations may not set turbolift.dev/content-hash: turbolift sets it (it tells whether an object changed)',
     );
     expect(() => normalizeDeployOptions({ labels: { team: 'search team' } }, project)).toThrow(/labels\.team "search team" is not a label value/);
     expect(() => normalizeDeployOptions({ annotations: { 'no spaces': 'x' } }, project)).toThrow(/annotations key "no spaces" is not a valid key/);

@@ -104,7 +104,8 @@ export function normalizeDeployOptions(options: DeployK8sExecutorOptions, projec
     const reachable = Math.floor((cores.limits / cores.requests) * 100);
     if (autoscaling.targetCPU > reachable) {
       fail(
-        `autoscaling.targetCPU ${autoscaling.targetCPU} can never be reached: a pod uses at most ${reachable} % of resources.requests.cpu "${resources.requests.cpu}" under resources.limits.cpu "${resources.limits.cpu}"`,
+        `autoscaling.targetCPU ${autoscaling.targetCPU} can never be reached: a pod uses at most ${reachable} % ` +
+          `of resources.requests.cpu "${resources.requests.cpu}" under resources.limits.cpu "${resources.limits.cpu}"`,
       );
     }
     for (const window of ['scaleDownStabilizationSeconds', 'scaleUpStabilizationSeconds'] as const) {
@@ -183,7 +184,8 @@ function normalizeResources(given: DeployK8sExecutorOptions['resources'], fail: 
       }
     } else if (limit === undefined || parseQuantity(request) !== parseQuantity(limit)) {
       fail(
-        `resources.requests.${resource} "${request}" must equal resources.limits.${resource}${limit === undefined ? '' : ` "${limit}"`}: Kubernetes does not overcommit ${resource}`,
+        `resources.requests.${resource} "${request}" must equal resources.limits.${resource}` +
+          `${limit === undefined ? '' : ` "${limit}"`}: Kubernetes does not overcommit ${resource}`,
       );
     }
   }
