@@ -1,6 +1,8 @@
 import type { Affinity, Toleration, TopologySpreadConstraint } from '../../kubernetes/types';
+import type { WorkerPoolSettings } from '../../service/runtime-settings';
 
-export interface DeployK8sExecutorOptions {
+/** Options as written in project.json or nx.json targetDefaults (see schema.json); the pool options are the service's own. */
+export interface DeployK8sExecutorOptions extends WorkerPoolSettings {
   kubeconfig?: string;
   context?: string;
   namespace?: string;
@@ -21,10 +23,6 @@ export interface DeployK8sExecutorOptions {
   };
   env?: Record<string, string | number | boolean>;
   drainMs?: number;
-  workers?: number;
-  callTimeoutMs?: number;
-  maxQueue?: number;
-  maxQueueWaitMs?: number;
   timeoutSeconds?: number;
   dryRun?: boolean;
   outputFile?: string;
