@@ -340,6 +340,47 @@ describe.each<Layout>(['paths', 'ts-solution'])('turbolift:lift in the %s layout
   });
 });
 
+describe('turbolift:lift package names', () => {
+  const unscopedRoot = (tree: Tree) => updateJson(tree, 'package.json', (j) => ({ ...j, name: 'calc-workspace' }));
+
+  it.each([
+    { layout: 'ts-solution' as const, scope: '@acme' },
+    { layout: 'paths' as const, scope: '@proj' },
+  ])('takes the scope its $layout packages share when the root package has none', async ({ layout, scope }) => {
+    const { tree, calcSrc } = workspace(layout);
+    writeCalc(tree, layout, calcSrc);
+    unscopedRoot(tree);
+    await liftGenerator(tree, { fn: 'sumSquares', skipFormat: true });
+    const name = `${scope}/lifted-sum-squares`;
+    expect(read(tree, `${calcSrc}/functions.ts`)).toContain(`import { sumSquares as sumSquaresImpl } from '${name}';`);
+    expect(readJson(tree, 'apps/lifted/sum-squares-service/turbolift.json').library).toBe(name);
+    expect(read(tree, 'apps/lifted/sum-squares-service/src/main.ts')).toContain(`from '${name}';`);
+    if (layout === 'ts-solution') {
+      expect(readJson(tree, 'libs/lifted/sum-squares/package.json').name).toBe(name);
+      expect(readJson(tree, 'apps/lifted/sum-squares-service/package.json').name).toBe('@acme/sum-squares-service');
+      expect(readJson(tree, 'packages/calc/package.json').dependencies).toMatchObject({ [name]: '*' });
+    } else {
+      expect(readJson(tree, 'tsconfig.base.json').compilerOptions.paths[name]).toEqual(['./libs/lifted/sum-squares/src/index.ts']);
+    }
+    expect(typeErrors(tree)).toEqual([]);
+  });
+
+  it('keeps the name unscoped in a workspace whose packages have no scope', async () => {
+    const { tree, calcSrc } = workspace('paths');
+    unscopedRoot(tree);
+    updateJson(tree, 'tsconfig.base.json', (j) => ({ ...j, compilerOptions: { ...j.compilerOptions, paths: {} } }));
+    tree.write(
+      `${calcSrc}/cost.ts`,
+      '/** @lift */\nexport function getTotalCost(prices: number[]): number {\n  return prices.reduce((a, b) => a + b, 0);\n}\n',
+    );
+    await liftGenerator(tree, { fn: 'getTotalCost', skipFormat: true });
+    expect(read(tree, `${calcSrc}/cost.ts`)).toContain(`import { getTotalCost as getTotalCostImpl } from 'lifted-get-total-cost';`);
+    expect(readJson(tree, 'apps/lifted/get-total-cost-service/turbolift.json').library).toBe('lifted-get-total-cost');
+    expect(readJson(tree, 'tsconfig.base.json').compilerOptions.paths['lifted-get-total-cost']).toEqual(['./libs/lifted/get-total-cost/src/index.ts']);
+    expect(typeErrors(tree)).toEqual([]);
+  });
+});
+
 /** A snapshot of every change the tree holds, to show that a refusal added none. */
 function snapshot(tree: Tree): string[] {
   return tree.listChanges().map((c) => `${c.type} ${c.path} ${c.content?.toString('utf-8') ?? ''}`);

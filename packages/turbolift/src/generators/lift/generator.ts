@@ -6,7 +6,7 @@ import { renderLibraryFiles } from './library-files';
 import { combineErrors, LiftError } from './lift-error';
 import { findMarkedFunctions, lineOf, type MarkedFunction } from './marked-functions';
 import { kebabCase, normalizeOptions, type LiftGeneratorSchema, type NormalizedLiftOptions } from './options';
-import { createLibrary, createService, packageOfSpecifier, wireDependencies, workspaceScope } from './projects';
+import { createLibrary, createService, packageOfSpecifier, wireDependencies } from './projects';
 import { pruneUnused } from './prune';
 import { stubEdits, stubNames } from './stub';
 import { applyEdits } from './text-edits';
@@ -19,6 +19,7 @@ import {
   RUNTIME_PACKAGE,
   runtimeVersionRange,
 } from './workspace-layout';
+import { scopedName, workspaceScope } from './workspace-scope';
 import { createWorkspaceProgram, listSourceFiles, projectOfFile, workspacePath, workspaceProjects, type WorkspaceProject } from './workspace-program';
 
 export type { LiftGeneratorSchema } from './options';
@@ -121,18 +122,25 @@ interface Target {
   kebab: string;
   libraryRoot: string;
   libraryProject: string;
+  /** The library's package name and import path: every reference to the library spells this one. */
+  libraryPackage: string;
   serviceRoot: string;
   serviceName: string;
+  servicePackage: string;
 }
 
-function targetOf(options: NormalizedLiftOptions, name: string): Target {
+function targetOf(options: NormalizedLiftOptions, scope: string | undefined, name: string): Target {
   const kebab = kebabCase(name);
+  const libraryProject = `lifted-${kebab}`;
+  const serviceName = `${kebab}-service`;
   return {
     kebab,
     libraryRoot: joinPathFragments(options.directory, kebab),
-    libraryProject: `lifted-${kebab}`,
-    serviceRoot: joinPathFragments(options.serviceDirectory, `${kebab}-service`),
-    serviceName: `${kebab}-service`,
+    libraryProject,
+    libraryPackage: scopedName(scope, libraryProject),
+    serviceRoot: joinPathFragments(options.serviceDirectory, serviceName),
+    serviceName,
+    servicePackage: scopedName(scope, serviceName),
   };
 }
 
@@ -143,8 +151,8 @@ function refuseExisting(tree: Tree, view: WorkspaceView, name: string, target: T
   for (const root of [target.libraryRoot, target.serviceRoot]) {
     if (tree.exists(root)) throw new LiftError(`${name} looks already lifted: ${root} exists (remove it or choose --directory/--serviceDirectory)`);
   }
-  const scope = workspaceScope(tree);
-  const names = [target.libraryProject, target.serviceName].flatMap((n) => (scope ? [n, `${scope}/${n}`] : [n]));
+  // a project is named by its project.json or by its package, depending on the layout
+  const names = new Set([target.libraryProject, target.libraryPackage, target.serviceName, target.servicePackage]);
   for (const projectName of names) {
     if (view.projects.some((p) => p.name === projectName)) throw new LiftError(`cannot lift ${name}: a project named ${projectName} already exists`);
   }
@@ -198,7 +206,7 @@ function workspacePackages(tree: Tree, projects: WorkspaceProject[]): Map<string
 
 async function liftOne(tree: Tree, view: WorkspaceView, plan: LiftPlan, target: Target): Promise<void> {
   const callSites = findCallSites(view.program, plan, view.files);
-  const library = await createLibrary(tree, target.libraryRoot, target.libraryProject);
+  const library = await createLibrary(tree, { root: target.libraryRoot, projectName: target.libraryProject, packageName: target.libraryPackage });
   const rendered = renderLibraryFiles(plan, {
     base: plan.project.sourceRoot,
     pathOf: (sf) => view.files.get(sf) ?? sf.fileName,
@@ -216,7 +224,15 @@ async function liftOne(tree: Tree, view: WorkspaceView, plan: LiftPlan, target: 
   }
 
   const runtimeRange = runtimeVersionRange();
-  createService(tree, { root: target.serviceRoot, name: target.serviceName, fn: plan.name, library, port: allocatePort(readMarkers(tree)), runtimeRange });
+  createService(tree, {
+    root: target.serviceRoot,
+    name: target.serviceName,
+    packageName: target.servicePackage,
+    fn: plan.name,
+    library,
+    port: allocatePort(readMarkers(tree)),
+    runtimeRange,
+  });
   addMissingDependencies(tree, 'package.json', { [RUNTIME_PACKAGE]: runtimeRange });
   if (isTsSolutionLayout(tree)) {
     wireDependencies(tree, {
@@ -247,13 +263,15 @@ export async function liftGenerator(tree: Tree, schema: LiftGeneratorSchema): Pr
   }
   let view = viewWorkspace(tree);
   const selected = selectFunctions(view, options);
+  // the scope is the workspace's before any lift: one name per library, however many are lifted
+  const scope = workspaceScope(tree, view.projects);
 
   // Every check runs on the untouched tree first: a refusal leaves nothing behind.
   const errors: LiftError[] = [];
   for (const marked of selected) {
     try {
       analyze(view, marked);
-      refuseExisting(tree, view, marked.name, targetOf(options, marked.name));
+      refuseExisting(tree, view, marked.name, targetOf(options, scope, marked.name));
     } catch (error) {
       if (error instanceof LiftError) errors.push(error);
       else throw error;
@@ -268,7 +286,7 @@ export async function liftGenerator(tree: Tree, schema: LiftGeneratorSchema): Pr
     if (i > 0) view = viewWorkspace(tree); // the previous lift rewrote files
     const marked = markedFunctions(view).find((m) => m.name === name && m.file === file);
     if (!marked) throw new LiftError(`${file}: ${name} disappeared while lifting the functions before it`);
-    await liftOne(tree, view, analyze(view, marked), targetOf(options, name));
+    await liftOne(tree, view, analyze(view, marked), targetOf(options, scope, name));
   }
   registerPlugin(tree);
   if (!options.skipFormat) await formatFiles(tree);

@@ -21,15 +21,24 @@ function loadLibraryGenerator(): LibraryGenerator {
   }
 }
 
+export interface LibrarySpec {
+  root: string;
+  /** The project name in a workspace of project.json files. */
+  projectName: string;
+  /** The package name, which is also the import path the stub and the service use. */
+  packageName: string;
+}
+
 /** Creates the lifted library through @nx/js (it adapts to the workspace layout) and empties its sample sources. */
-export async function createLibrary(tree: Tree, root: string, projectName: string): Promise<CreatedLibrary> {
+export async function createLibrary(tree: Tree, spec: LibrarySpec): Promise<CreatedLibrary> {
+  const { root, packageName } = spec;
   const tsSolution = isTsSolutionLayout(tree);
-  const scope = workspaceScope(tree);
   // its callback only installs packages; the lift generator runs one install for everything it changed
   await loadLibraryGenerator()(tree, {
     directory: root,
     // in the TS-solution layout projects are packages named like `@acme/x` (as `nx g @nx/js:lib` makes them)
-    name: tsSolution && scope ? `${scope}/${projectName}` : projectName,
+    name: tsSolution ? packageName : spec.projectName,
+    importPath: packageName,
     useProjectJson: !tsSolution,
     bundler: 'tsc',
     unitTestRunner: 'none',
@@ -42,20 +51,14 @@ export async function createLibrary(tree: Tree, root: string, projectName: strin
   const index = tree.read(joinPathFragments(root, 'src/index.ts'), 'utf-8') ?? '';
   const importExtension = /\.js['"]/.test(index) ? '.js' : '';
   for (const child of tree.children(joinPathFragments(root, 'src/lib'))) tree.delete(joinPathFragments(root, 'src/lib', child));
-  const pkgPath = joinPathFragments(root, 'package.json');
-  const importPath = tree.exists(pkgPath) ? (readJson(tree, pkgPath).name as string) : projectName;
-  return { root, importPath, importExtension };
-}
-
-/** `@acme` for a workspace whose root package is `@acme/source`; undefined when it has no scope. */
-export function workspaceScope(tree: Tree): string | undefined {
-  const name = tree.exists('package.json') ? readJson(tree, 'package.json').name : undefined;
-  return typeof name === 'string' && name.startsWith('@') ? name.split('/')[0] : undefined;
+  return { root, importPath: packageName, importExtension };
 }
 
 export interface ServiceSpec {
   root: string;
   name: string;
+  /** Its package name in the TS-solution layout, in the library's scope. */
+  packageName: string;
   fn: string;
   library: CreatedLibrary;
   port: number;
@@ -76,10 +79,9 @@ export function createService(tree: Tree, spec: ServiceSpec): void {
     references: [{ path: './tsconfig.app.json' }],
   });
   if (isTsSolutionLayout(tree)) {
-    const scope = library.importPath.startsWith('@') ? library.importPath.split('/')[0] + '/' : '';
     const libPackage = readJson(tree, joinPathFragments(library.root, 'package.json'));
     writeJson(tree, joinPathFragments(root, 'package.json'), {
-      name: `${scope}${spec.name}`,
+      name: spec.packageName,
       version: '0.0.1',
       private: true,
       ...(libPackage.type ? { type: libPackage.type } : {}),
