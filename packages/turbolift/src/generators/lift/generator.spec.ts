@@ -381,6 +381,51 @@ describe('turbolift:lift package names', () => {
   });
 });
 
+describe('turbolift:lift .gitignore', () => {
+  const block = (line: string) => `# build output of the lifted libraries and services\n${line}\n`;
+
+  it('appends the build output folder once, after the lines already there', async () => {
+    const { tree, calcSrc } = workspace('paths');
+    writeCalc(tree, 'paths', calcSrc);
+    tree.write('.gitignore', 'node_modules\n# logs\n*.log');
+    await liftGenerator(tree, { fn: 'sumSquares', skipFormat: true });
+    await liftGenerator(tree, { fn: 'pad', skipFormat: true });
+    expect(read(tree, '.gitignore')).toBe(`node_modules\n# logs\n*.log\n\n${block('/dist')}`);
+  });
+
+  it.each([
+    { layout: 'paths' as const, ignores: '/dist' },
+    { layout: 'paths' as const, ignores: 'dist/' },
+    { layout: 'ts-solution' as const, ignores: 'dist' },
+    { layout: 'ts-solution' as const, ignores: '**/dist/**' },
+  ])('leaves a $layout .gitignore with $ignores as it is', async ({ layout, ignores }) => {
+    const { tree, calcSrc } = workspace(layout);
+    writeCalc(tree, layout, calcSrc);
+    tree.write('.gitignore', `node_modules\n${ignores}\n`);
+    await liftGenerator(tree, { fn: 'sumSquares', skipFormat: true });
+    expect(read(tree, '.gitignore')).toBe(`node_modules\n${ignores}\n`);
+  });
+
+  it('ignores the dist folders inside the projects of a TS-solution workspace that only ignores /dist', async () => {
+    const { tree, calcSrc } = workspace('ts-solution');
+    writeCalc(tree, 'ts-solution', calcSrc);
+    tree.write('.gitignore', '/dist\n');
+    await liftGenerator(tree, { fn: 'sumSquares', skipFormat: true });
+    expect(read(tree, '.gitignore')).toBe(`/dist\n\n${block('dist')}`);
+  });
+
+  it('creates a .gitignore when the workspace has none, and adds back a folder a negation un-ignores', async () => {
+    const { tree, calcSrc } = workspace('paths');
+    writeCalc(tree, 'paths', calcSrc);
+    if (tree.exists('.gitignore')) tree.delete('.gitignore');
+    await liftGenerator(tree, { fn: 'sumSquares', skipFormat: true });
+    expect(read(tree, '.gitignore')).toBe(block('/dist'));
+    tree.write('.gitignore', 'dist/*\n!dist/apps\n');
+    await liftGenerator(tree, { fn: 'pad', skipFormat: true });
+    expect(read(tree, '.gitignore')).toBe(`dist/*\n!dist/apps\n\n${block('/dist')}`);
+  });
+});
+
 /** A snapshot of every change the tree holds, to show that a refusal added none. */
 function snapshot(tree: Tree): string[] {
   return tree.listChanges().map((c) => `${c.type} ${c.path} ${c.content?.toString('utf-8') ?? ''}`);

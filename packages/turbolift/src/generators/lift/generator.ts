@@ -1,6 +1,7 @@
 import { formatFiles, installPackagesTask, joinPathFragments, logger, readJson, type GeneratorCallback, type Tree } from '@nx/devkit';
 import * as ts from 'typescript';
 import { analyzeLift, type LiftPlan } from './analyze';
+import { ignoreBuildOutput } from './build-output';
 import { findCallSites } from './call-sites';
 import { renderLibraryFiles } from './library-files';
 import { combineErrors, LiftError } from './lift-error';
@@ -234,6 +235,7 @@ async function liftOne(tree: Tree, view: WorkspaceView, plan: LiftPlan, target: 
     runtimeRange,
   });
   addMissingDependencies(tree, 'package.json', { [RUNTIME_PACKAGE]: runtimeRange });
+  ignoreBuildOutput(tree, { libraryRoot: library.root, serviceRoot: target.serviceRoot });
   if (isTsSolutionLayout(tree)) {
     wireDependencies(tree, {
       library,
