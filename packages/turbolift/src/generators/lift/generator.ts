@@ -59,7 +59,7 @@ function describe(candidate: MarkedFunction): string {
 }
 
 /** The marked functions the options ask for; errors name the candidates when the choice is not clear. */
-function selectFunctions(view: WorkspaceView, options: NormalizedLiftOptions): MarkedFunction[] {
+function selectFunctions(tree: Tree, view: WorkspaceView, options: NormalizedLiftOptions): MarkedFunction[] {
   if (options.project && !view.projects.some((p) => p.name === options.project)) throw new LiftError(`no project named ${options.project} in this workspace`);
   let candidates = markedFunctions(view);
   if (options.project) candidates = candidates.filter((c) => c.project === options.project);
@@ -71,8 +71,7 @@ function selectFunctions(view: WorkspaceView, options: NormalizedLiftOptions): M
   }
   const named = candidates.filter((c) => c.name === options.fn);
   if (!named.length) {
-    const stub = options.fn && findExistingStub(view, options.fn);
-    if (stub) throw new LiftError(`${options.fn} is already lifted: ${stub} calls liftedStub('${options.fn}', …)`);
+    if (options.fn) refuseLifted(tree, view, options.fn);
     const scope = [options.project && `project ${options.project}`, options.file && `file ${options.file}`].filter(Boolean).join(', ');
     throw new LiftError(`no function named ${options.fn} is marked /** @lift */${scope ? ` in ${scope}` : ''}; put the tag in a JSDoc comment right above it`);
   }
@@ -82,6 +81,14 @@ function selectFunctions(view: WorkspaceView, options: NormalizedLiftOptions): M
     );
   }
   return named;
+}
+
+/** Refuses a function an earlier lift moved out: by its service marker, else by the stub left in its place. */
+function refuseLifted(tree: Tree, view: WorkspaceView, name: string): void {
+  const marker = readMarkers(tree).find((m) => m.function === name);
+  if (marker) throw new LiftError(`${name} is already lifted: ${marker.path} serves it from ${marker.library}`);
+  const stub = findExistingStub(view, name);
+  if (stub) throw new LiftError(`${name} is already lifted: ${stub} calls liftedStub('${name}', …)`);
 }
 
 /** `file:line` of a stub handle made by an earlier lift of `name`, if the workspace has one. */
@@ -147,8 +154,7 @@ function targetOf(options: NormalizedLiftOptions, scope: string | undefined, nam
 
 /** Refuses before anything is written when the function (or its projects) already exist. */
 function refuseExisting(tree: Tree, view: WorkspaceView, name: string, target: Target): void {
-  const marker = readMarkers(tree).find((m) => m.function === name);
-  if (marker) throw new LiftError(`${name} is already lifted: ${marker.path} serves it from ${marker.library}`);
+  refuseLifted(tree, view, name);
   for (const root of [target.libraryRoot, target.serviceRoot]) {
     if (tree.exists(root)) throw new LiftError(`${name} looks already lifted: ${root} exists (remove it or choose --directory/--serviceDirectory)`);
   }
@@ -259,12 +265,8 @@ async function liftOne(tree: Tree, view: WorkspaceView, plan: LiftPlan, target: 
 export async function liftGenerator(tree: Tree, schema: LiftGeneratorSchema): Promise<GeneratorCallback> {
   const options = normalizeOptions(schema);
   if (!options.fn && !options.all) throw new LiftError('name the function to lift: nx g turbolift:lift <fn> (or --all --project=<project>)');
-  if (options.fn && !options.all) {
-    const marker = readMarkers(tree).find((m) => m.function === options.fn);
-    if (marker) throw new LiftError(`${options.fn} is already lifted: ${marker.path} serves it from ${marker.library}`);
-  }
   let view = viewWorkspace(tree);
-  const selected = selectFunctions(view, options);
+  const selected = selectFunctions(tree, view, options);
   // the scope is the workspace's before any lift: one name per library, however many are lifted
   const scope = workspaceScope(tree, view.projects);
 

@@ -1,6 +1,7 @@
 import { generateFiles, joinPathFragments, offsetFromRoot, readJson, writeJson, type GeneratorCallback, type Tree } from '@nx/devkit';
 import { builtinModules } from 'node:module';
 import { join } from 'node:path';
+import { DEFAULT_SERVICE_MAIN, MARKER_FILE, renderServiceMarker, SERVICE_TAG } from '../../service/marker';
 import { LiftError } from './lift-error';
 import { addMissingDependencies, addReference, addRootReference, addToWorkspaces, isTsSolutionLayout, RUNTIME_PACKAGE } from './workspace-layout';
 
@@ -65,13 +66,13 @@ export interface ServiceSpec {
   runtimeRange: string;
 }
 
-/** The service project: src/main.ts serving the function, the turbolift.json marker, and the project's config. */
+/** The service project: its entry serving the function, the service marker, and the project's config. */
 export function createService(tree: Tree, spec: ServiceSpec): void {
   const { root, fn, library, port } = spec;
   generateFiles(tree, join(__dirname, 'files/service'), root, { fn, library: library.importPath, tmpl: '' });
-  writeJson(tree, joinPathFragments(root, 'turbolift.json'), { function: fn, library: library.importPath, main: 'src/main.ts', port });
+  writeJson(tree, joinPathFragments(root, MARKER_FILE), renderServiceMarker({ function: fn, library: library.importPath, main: DEFAULT_SERVICE_MAIN, port }));
   const toRoot = offsetFromRoot(root);
-  const tags = ['turbolift:service'];
+  const tags = [SERVICE_TAG];
   writeJson(tree, joinPathFragments(root, 'tsconfig.json'), {
     extends: `${toRoot}tsconfig.base.json`,
     files: [],

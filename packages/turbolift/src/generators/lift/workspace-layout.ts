@@ -1,7 +1,7 @@
 import { glob, joinPathFragments, readJson, readNxJson, updateJson, updateNxJson, type Tree } from '@nx/devkit';
 import { posix } from 'node:path';
+import { DEFAULT_SERVICE_PORT, MARKER_GLOB, type ServiceMarker } from '../../service/marker';
 
-export const FIRST_PORT = 4310;
 export const PLUGIN_NAME = 'turbolift';
 export const RUNTIME_PACKAGE = '@turbolift/runtime';
 
@@ -15,25 +15,22 @@ export function isTsSolutionLayout(tree: Tree): boolean {
   return tsconfig.extends === './tsconfig.base.json' && !!onlyReferences && !!readJson(tree, 'tsconfig.base.json').compilerOptions?.composite;
 }
 
-export interface ServiceMarker {
+export interface FoundMarker extends ServiceMarker {
+  /** Workspace-relative path of the marker file. */
   path: string;
-  function: string;
-  library: string;
-  main: string;
-  port: number;
 }
 
-/** Every `turbolift.json` marker in the tree (the lifted services). */
-export function readMarkers(tree: Tree): ServiceMarker[] {
-  return glob(tree, ['**/turbolift.json'])
+/** Every service marker in the tree (the lifted services). */
+export function readMarkers(tree: Tree): FoundMarker[] {
+  return glob(tree, [MARKER_GLOB])
     .filter((path) => !path.split('/').includes('node_modules'))
     .map((path) => ({ ...readJson(tree, path), path }));
 }
 
-/** First port from 4310 that no other lifted service uses. */
-export function allocatePort(markers: ServiceMarker[]): number {
+/** First port from the default service port that no other lifted service uses. */
+export function allocatePort(markers: FoundMarker[]): number {
   const used = new Set(markers.map((m) => m.port));
-  let port = FIRST_PORT;
+  let port = DEFAULT_SERVICE_PORT;
   while (used.has(port)) port++;
   return port;
 }
