@@ -310,7 +310,8 @@ export function analyzeLift(program: ts.Program, marked: MarkedFunction, project
     if (mutated && ts.isVariableStatement(declaration)) {
       const where = lineOf(mutated.getSourceFile(), mutated);
       throw new LiftError(
-        `${name} closes over mutable module state: it mutates \`${mutated.text}\` (declared at ${declWhere}, mutated at line ${where.line}), which would stop being shared once it runs in a service`,
+        `${name} closes over mutable module state: it mutates \`${mutated.text}\` (declared at ${declWhere}, mutated at line ${where.line}), ` +
+          'which would stop being shared once it runs in a service',
         at(sourceFile, nameNode, file),
       );
     }

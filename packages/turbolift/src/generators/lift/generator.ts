@@ -77,7 +77,8 @@ function selectFunctions(tree: Tree, view: WorkspaceView, options: NormalizedLif
   }
   if (named.length > 1) {
     throw new LiftError(
-      `${options.fn} is marked /** @lift */ in ${named.length} places; choose one with --project or --file:\n${named.map((c) => `  ${describe(c)}`).join('\n')}`,
+      `${options.fn} is marked /** @lift */ in ${named.length} places; choose one with --project or --file:\n` +
+        named.map((c) => `  ${describe(c)}`).join('\n'),
     );
   }
   return named;

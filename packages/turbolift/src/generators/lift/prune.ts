@@ -95,7 +95,8 @@ export function pruneUnused(fileName: string, text: string, candidates: Set<stri
       edits.push(removalRange(sf, declaration));
       continue;
     }
-    const rebuilt = `import ${clause.isTypeOnly ? 'type ' : ''}${[keepDefault, keepNamed].filter(Boolean).join(', ')} from ${declaration.moduleSpecifier.getText(sf)};`;
+    const kept = [keepDefault, keepNamed].filter(Boolean).join(', ');
+    const rebuilt = `import ${clause.isTypeOnly ? 'type ' : ''}${kept} from ${declaration.moduleSpecifier.getText(sf)};`;
     edits.push({ start: declaration.getStart(sf), end: declaration.end, text: rebuilt });
   }
   return applyEdits(text, edits);

@@ -110,7 +110,8 @@ export function findSideEffects(program: ts.Program, name: string, parts: FilePa
         const effect = describeEffect(checker, node);
         if (effect)
           warnings.push(
-            `${fileName(part.sourceFile)}:${lineOf(part.sourceFile, node).line} ${name} performs a ${effect}; once lifted it happens in the service process, not in the caller`,
+            `${fileName(part.sourceFile)}:${lineOf(part.sourceFile, node).line} ${name} performs a ${effect}; ` +
+              'once lifted it happens in the service process, not in the caller',
           );
         ts.forEachChild(node, visit);
       };

@@ -61,8 +61,13 @@ export function renderStubFunction(plan: LiftPlan, names: StubNames): string {
   const cast = fn.typeParameters?.length ? ` as ${returns}` : '';
   const head = docs.length ? docs.join('\n') + '\n' : '';
   // Properties assigned to a function declaration become part of its type: callers get `fn.map(inputs)`.
-  const fanOut = `/** Fan-out: one call per input, in batches (see @turbolift/runtime). */\n${plan.name}.map = ${names.call}.map;\n${plan.name}.starmap = ${names.call}.starmap;`;
-  return `${head}${prefix}function ${plan.name}${typeParams}(${params.join(', ')}): ${returns} {\n  return ${names.call}(${args.join(', ')})${cast};\n}\n${fanOut}`;
+  const fanOut = [
+    '/** Fan-out: one call per input, in batches (see @turbolift/runtime). */',
+    `${plan.name}.map = ${names.call}.map;`,
+    `${plan.name}.starmap = ${names.call}.starmap;`,
+  ].join('\n');
+  const signature = `${prefix}function ${plan.name}${typeParams}(${params.join(', ')}): ${returns}`;
+  return `${head}${signature} {\n  return ${names.call}(${args.join(', ')})${cast};\n}\n${fanOut}`;
 }
 
 function importsLiftedStub(sf: ts.SourceFile): boolean {
