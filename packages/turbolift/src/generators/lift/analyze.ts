@@ -5,6 +5,7 @@ import { wireProblem } from './wire-types';
 import type { WorkspaceProject } from './workspace-program';
 import { findSideEffects } from './side-effects';
 import { importDeclarationOf } from './import-bindings';
+import { isMemberDeclaration, isNamedDeclaration } from './syntax';
 
 export type LiftedFunctionNode = ts.FunctionDeclaration | ts.ArrowFunction | ts.FunctionExpression;
 
@@ -59,18 +60,7 @@ export function topLevelStatementOf(decl: ts.Node): ts.Statement | undefined {
     const statement = decl.parent?.parent;
     return statement && ts.isVariableStatement(statement) && ts.isSourceFile(statement.parent) ? statement : undefined;
   }
-  if (
-    (ts.isFunctionDeclaration(decl) ||
-      ts.isClassDeclaration(decl) ||
-      ts.isInterfaceDeclaration(decl) ||
-      ts.isTypeAliasDeclaration(decl) ||
-      ts.isEnumDeclaration(decl) ||
-      ts.isModuleDeclaration(decl)) &&
-    ts.isSourceFile(decl.parent)
-  ) {
-    return decl;
-  }
-  return undefined;
+  return isNamedDeclaration(decl) && ts.isSourceFile(decl.parent) ? decl : undefined;
 }
 
 export function hasModifier(node: ts.Node, kind: ts.SyntaxKind): boolean {
@@ -85,13 +75,7 @@ function isTypeOnlyDeclaration(statement: ts.Statement): boolean {
 function liftedFunctionOf(marked: MarkedFunction): { statement: ts.FunctionDeclaration | ts.VariableStatement; fn: LiftedFunctionNode } {
   const { node, sourceFile, file, name } = marked;
   const where = at(sourceFile, node.name ?? node, file);
-  if (
-    ts.isMethodDeclaration(node) ||
-    ts.isPropertyDeclaration(node) ||
-    ts.isPropertyAssignment(node) ||
-    ts.isGetAccessorDeclaration(node) ||
-    ts.isSetAccessorDeclaration(node)
-  ) {
+  if (isMemberDeclaration(node)) {
     const owner = ts.isClassLike(node.parent) && node.parent.name ? `class ${node.parent.name.text}` : 'an object';
     throw new LiftError(`${name} is a method of ${owner}; only module-level functions can be lifted (move it out as a function)`, where);
   }

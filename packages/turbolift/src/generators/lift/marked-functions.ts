@@ -1,5 +1,6 @@
 import * as ts from 'typescript';
 import { basename } from 'node:path';
+import { isMemberDeclaration } from './syntax';
 
 /** A declaration carrying the `@lift` JSDoc tag, found syntactically (before any checks). */
 export interface MarkedFunction {
@@ -26,16 +27,7 @@ export function findMarkedFunctions(sourceFile: ts.SourceFile, file: string, pro
   if (!sourceFile.text.includes('@lift')) return [];
   const found: MarkedFunction[] = [];
   const visit = (node: ts.Node): void => {
-    if (
-      (ts.isFunctionDeclaration(node) ||
-        ts.isVariableDeclaration(node) ||
-        ts.isMethodDeclaration(node) ||
-        ts.isPropertyDeclaration(node) ||
-        ts.isPropertyAssignment(node) ||
-        ts.isGetAccessorDeclaration(node) ||
-        ts.isSetAccessorDeclaration(node)) &&
-      hasLiftTag(node)
-    ) {
+    if ((ts.isFunctionDeclaration(node) || ts.isVariableDeclaration(node) || isMemberDeclaration(node)) && hasLiftTag(node)) {
       const name =
         node.name && (ts.isIdentifier(node.name) || ts.isStringLiteral(node.name) || ts.isPrivateIdentifier(node.name))
           ? node.name.text

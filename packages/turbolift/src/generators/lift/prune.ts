@@ -1,4 +1,5 @@
 import * as ts from 'typescript';
+import { isNamedDeclaration } from './syntax';
 import { applyEdits, type TextEdit } from './text-edits';
 
 function declaredNames(statement: ts.Statement): string[] {
@@ -18,15 +19,7 @@ function usedNames(sf: ts.SourceFile, excluded: Set<ts.Node>): Map<string, numbe
     if (excluded.has(node) || ts.isImportDeclaration(node)) return;
     if (ts.isIdentifier(node)) {
       const parent = node.parent;
-      const isOwnName =
-        (ts.isFunctionDeclaration(parent) ||
-          ts.isClassDeclaration(parent) ||
-          ts.isInterfaceDeclaration(parent) ||
-          ts.isTypeAliasDeclaration(parent) ||
-          ts.isEnumDeclaration(parent) ||
-          ts.isVariableDeclaration(parent)) &&
-        parent.name === node &&
-        ts.isSourceFile(topOf(parent).parent);
+      const isOwnName = (isNamedDeclaration(parent) || ts.isVariableDeclaration(parent)) && parent.name === node && ts.isSourceFile(topOf(parent).parent);
       if (!isOwnName) counts.set(node.text, (counts.get(node.text) ?? 0) + 1);
     }
     ts.forEachChild(node, visit);
