@@ -1,12 +1,10 @@
+import type { WorkerPoolSettings } from '../../service/runtime-settings';
+
 /** Options as written in project.json / inferred by the plugin (see schema.json). */
-export interface ServeExecutorOptions {
+export interface ServeExecutorOptions extends WorkerPoolSettings {
   port?: number;
   bundleDir?: string;
   readyTimeoutSeconds?: number;
   drainMs?: number;
-  workers?: number;
-  callTimeoutMs?: number;
-  maxQueue?: number;
-  maxQueueWaitMs?: number;
   env?: Record<string, string>;
 }
