@@ -79,7 +79,10 @@ describe('endpoint discovery', () => {
 
   it('says what to set when nothing is found', () => {
     expect(() => resolveEndpoint('compressAll', target, {}, nested)).toThrow(
-      /no endpoint for compressAll in distributed mode: set TURBOLIFT_COMPRESS_ALL_URL, or start its service \(`nx serve compress-all-service` writes \.turbolift\/endpoints\.json\); no \.turbolift\/endpoints\.json in .* or above/,
+      new RegExp(
+        'no endpoint for compressAll in distributed mode: set TURBOLIFT_COMPRESS_ALL_URL, ' +
+          'or start its service \\(`nx serve compress-all-service` writes \\.turbolift/endpoints\\.json\\); no \\.turbolift/endpoints\\.json in .* or above',
+      ),
     );
   });
 

@@ -66,7 +66,8 @@ export function findEndpoint(fnName: string, target: EndpointTarget, env: NodeJS
       ? `${file.path} has no entry for it`
       : `no ${ENDPOINTS_DIR}/${ENDPOINTS_FILE} in ${cwd} or above`;
   throw new EndpointNotFoundError(
-    `no endpoint for ${fnName} in distributed mode: set ${variable}, or start its service (\`nx serve ${target.service}\` writes ${ENDPOINTS_DIR}/${ENDPOINTS_FILE}); ${searched}`,
+    `no endpoint for ${fnName} in distributed mode: set ${variable}, ` +
+      `or start its service (\`nx serve ${target.service}\` writes ${ENDPOINTS_DIR}/${ENDPOINTS_FILE}); ${searched}`,
   );
 }
 

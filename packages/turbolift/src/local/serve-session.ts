@@ -132,7 +132,8 @@ export function startLocalService(spec: LocalServiceSpec, log: (line: string) =>
     if (ended) throw new ServeError('TL_SERVICE_EXITED', `${spec.projectName} on ${spec.baseUrl} exited before it was registered`);
     registration = registerServiceEndpoint(spec.workspaceRoot, spec.functionName, spec.baseUrl);
     log(
-      `${spec.projectName} (${spec.functionName}) ready at ${spec.baseUrl}, registered in ${relative(spec.workspaceRoot, registration.file) || registration.file}`,
+      `${spec.projectName} (${spec.functionName}) ready at ${spec.baseUrl}, ` +
+        `registered in ${relative(spec.workspaceRoot, registration.file) || registration.file}`,
     );
     return registration;
   };
@@ -164,7 +165,8 @@ async function assertPortAvailable(spec: LocalServiceSpec): Promise<void> {
     if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
     throw new ServeError(
       'TL_PORT_IN_USE',
-      `port ${spec.port} on ${spec.host} is already in use, so ${spec.projectName} cannot listen there; stop what holds it or change "port" in ${spec.markerFile}`,
+      `port ${spec.port} on ${spec.host} is already in use, so ${spec.projectName} cannot listen there; ` +
+        `stop what holds it or change "port" in ${spec.markerFile}`,
     );
   }
 }
