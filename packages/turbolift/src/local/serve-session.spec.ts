@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { TurboliftError } from '../errors';
 import { startLocalService, type LocalService, type LocalServiceSpec } from './serve-session';
 import { freePort } from '../../../../tools/test-support/free-port';
+import { isAlive } from '../../../../tools/test-support/processes';
 
 /** A stand-in service bundle: real HTTP and the runtime's probe and env contract. */
 const fakeService = `
@@ -21,15 +22,6 @@ process.on('SIGTERM', () => server.close(() => process.exit(0)));
 
 const SIGNALS = ['SIGHUP', 'SIGINT', 'SIGTERM', 'exit'] as const;
 const listenerCounts = () => SIGNALS.map((name) => process.listenerCount(name));
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
 
 /** Waits for a condition with a generous bound (the machine may be busy). */
 async function until(what: string, condition: () => boolean, timeoutMs = 20_000): Promise<void> {

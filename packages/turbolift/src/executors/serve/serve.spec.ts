@@ -9,6 +9,7 @@ import type { ExecutorContext } from '@nx/devkit';
 import { registerServiceEndpoint, unregisterServiceEndpoint } from '../../service/endpoints';
 import serveExecutor, { type ServeResult } from './executor';
 import { freePort } from '../../../../../tools/test-support/free-port';
+import { isAlive } from '../../../../../tools/test-support/processes';
 
 /** A stand-in service bundle: real HTTP, the runtime's probe and env contract, nothing else. */
 const fakeService = `
@@ -24,16 +25,6 @@ const server = http.createServer((req, res) => {
 server.listen(Number(process.env.PORT), process.env.HOST);
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
 `;
-
-/** Whether a process with this pid still exists. */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
 
 /** Runs serve to its end, which must be a failure after no success: returns the one line it printed. */
 async function failureLine(run: AsyncGenerator<ServeResult>): Promise<string> {
