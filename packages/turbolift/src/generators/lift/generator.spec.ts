@@ -400,6 +400,8 @@ describe('turbolift:lift .gitignore', () => {
     { layout: 'paths' as const, ignores: 'dist/' },
     { layout: 'ts-solution' as const, ignores: 'dist' },
     { layout: 'ts-solution' as const, ignores: '**/dist/**' },
+    // As git has it: nothing inside an excluded folder can be re-included.
+    { layout: 'paths' as const, ignores: 'dist/\n!dist/apps' },
   ])('leaves a $layout .gitignore with $ignores as it is', async ({ layout, ignores }) => {
     const { tree, calcSrc } = workspace(layout);
     writeCalc(tree, layout, calcSrc);
