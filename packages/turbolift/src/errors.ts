@@ -31,6 +31,9 @@ export const ERROR_CODES = {
 
 export type TurboliftErrorCode = keyof typeof ERROR_CODES;
 
+/** How an options check reports a bad option: the caller's function names the executor and throws. */
+export type Fail = (message: string) => never;
+
 export class TurboliftError<Code extends TurboliftErrorCode = TurboliftErrorCode> extends Error {
   override name = 'TurboliftError';
   constructor(

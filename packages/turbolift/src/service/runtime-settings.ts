@@ -3,6 +3,8 @@
 // The names and bounds are the runtime's own (its `contract` entry, which loads no server code).
 import { DEFAULT_CALL_TIMEOUT_MS, HEALTH_PATH, POOL_LIMITS, READY_PATH, SERVICE_ENV } from '@turbolift/runtime/contract';
 
+import type { Fail } from '../errors';
+
 export { DEFAULT_CALL_TIMEOUT_MS, HEALTH_PATH, READY_PATH, SERVICE_ENV };
 
 /** The worker pool of a service. An option left out is left to the runtime's default. */
@@ -20,7 +22,7 @@ export interface WorkerPoolSettings {
 const POOL_OPTIONS = ['workers', 'callTimeoutMs', 'maxQueue', 'maxQueueWaitMs'] as const;
 
 /** Checks the pool options the user set against the runtime's bounds (0 is meaningful for all three). */
-export function checkWorkerPoolSettings(settings: WorkerPoolSettings, fail: (message: string) => never): WorkerPoolSettings {
+export function checkWorkerPoolSettings(settings: WorkerPoolSettings, fail: Fail): WorkerPoolSettings {
   const checked: WorkerPoolSettings = {};
   for (const option of POOL_OPTIONS) {
     const value = settings[option];

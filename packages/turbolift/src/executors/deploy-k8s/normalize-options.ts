@@ -1,6 +1,6 @@
 // Pure: the executor's options, checked and defaulted once, in the shapes the kubernetes module takes.
 import { isAbsolute, resolve } from 'node:path';
-import { TurboliftError } from '../../errors';
+import { TurboliftError, type Fail } from '../../errors';
 import type { ClusterSelection } from '../../kubernetes/kubeconfig';
 import { isQualifiedName, toDnsLabel } from '../../kubernetes/labels';
 import { parseQuantity } from '../../kubernetes/quantity';
@@ -9,8 +9,6 @@ import type { AutoscalingSettings, ImageRecord, ResourceQuantities, ResourceSett
 import type { ServiceProject } from '../../service/project';
 import { normalizeMetadata, normalizePlacement } from './placement-options';
 import type { DeployK8sExecutorOptions } from './schema';
-
-type Fail = (message: string) => never;
 
 export interface DeployProject extends Pick<ServiceProject, 'name' | 'workspaceRoot' | 'paths'> {
   /** The workspace's package name, for `app.kubernetes.io/part-of`. */

@@ -2,9 +2,9 @@
 // the way the API server would, so that a mistake is named by its option before anything is applied.
 import { RESERVED_ANNOTATIONS, RESERVED_LABELS, isDnsSubdomain, isLabelValue, isQualifiedName } from '../../kubernetes/labels';
 import type { Affinity, ExtraMetadata, PodPlacement, Toleration, TopologySpreadConstraint } from '../../kubernetes/types';
+import type { Fail } from '../../errors';
 import type { DeployK8sExecutorOptions } from './schema';
 
-type Fail = (message: string) => never;
 type Scalar = string | number | boolean;
 
 const TOLERATION_FIELDS = ['key', 'operator', 'value', 'effect', 'tolerationSeconds'];
