@@ -22,6 +22,7 @@ function spec(overrides: Partial<ServiceDeploySpec> = {}): ServiceDeploySpec {
     createNamespace: false,
     placement: { topologySpread: true },
     metadata: { labels: {}, annotations: {} },
+    patches: [],
     ...overrides,
   };
 }

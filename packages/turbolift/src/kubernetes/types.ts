@@ -83,6 +83,23 @@ export interface ExtraMetadata {
   annotations: Record<string, string>;
 }
 
+/**
+ * A strategic-merge patch (as kustomize users write them) applied to each rendered object of `kind` (and `name`,
+ * when given) before the content hash is taken, so the hash covers what is applied.
+ */
+export interface ManifestPatch {
+  kind: string;
+  name?: string;
+  patch: Record<string, unknown>;
+}
+
+/** A `kubernetes.io/dockerconfigjson` Secret made from build-image's own credentials for the image's registry only. */
+export interface PullSecret {
+  name: string;
+  /** `{"auths":{"<registry>":{"auth":"…"}}}`: never more than the one registry. */
+  dockerConfigJson: string;
+}
+
 /** Everything the manifest renderers need: the desired state of one lifted service, already normalised. */
 export interface ServiceDeploySpec {
   /** DNS-1123 name of the Deployment and the Service; also the `instance` label. */
@@ -110,6 +127,10 @@ export interface ServiceDeploySpec {
   createNamespace: boolean;
   placement: PodPlacement;
   metadata: ExtraMetadata;
+  /** Applied in order to the rendered objects; none by default. */
+  patches: ManifestPatch[];
+  /** Rendered as a Secret and added to imagePullSecrets, when the createPullSecret option found credentials. */
+  pullSecret?: PullSecret;
 }
 
 /** The minimal shape every rendered object has. */

@@ -1,6 +1,6 @@
 /**
  * Where a service project's files are, relative to the workspace root (POSIX separators, as Nx writes
- * them): the one place that spells `dist/<root>/bundle`, `main.js` and `image.json`. The bundle and the
+ * them): the one place that spells `dist/<root>/bundle`, `main.js`, `image.json` and `deploy.json`. The bundle and the
  * image record sit side by side, so the outputs of `build` and `build-image` never overlap.
  */
 import { join } from 'node:path';
@@ -16,6 +16,8 @@ export interface ServicePaths {
   mainJs: string;
   /** `dist/<root>/image.json`: what build-image built, read by deploy-k8s. */
   imageRecord: string;
+  /** `dist/<root>/deploy.json`: what deploy-k8s applied and where it answers, for the CI steps after it. */
+  deployRecord: string;
 }
 
 export const toPosix = (path: string): string => path.split('\\').join('/');
@@ -25,6 +27,7 @@ export function servicePaths(projectRoot: string, bundleDir = toPosix(join('dist
     bundleDir,
     mainJs: toPosix(join(bundleDir, BUNDLE_MAIN)),
     imageRecord: toPosix(join('dist', projectRoot, 'image.json')),
+    deployRecord: toPosix(join('dist', projectRoot, 'deploy.json')),
   };
 }
 

@@ -33,7 +33,34 @@ describe('normalizeDeployOptions', () => {
       metadata: { labels: {}, annotations: {} },
       timeoutMs: 180_000,
       dryRun: false,
+      patches: [],
+      createPullSecret: false,
+      atomic: false,
+      recordFile: '/ws/dist/apps/lifted/compress-all-service/deploy.json',
+      json: false,
     });
+  });
+
+  it('keeps patches in order and refuses one without a kind or a patch object', () => {
+    const patch = { spec: { template: { spec: { containers: [{ name: 'compress-all-service', stdin: true }] } } } };
+    expect(
+      normalizeDeployOptions(
+        {
+          patches: [
+            { kind: 'Deployment', patch },
+            { kind: 'Service', name: 'x', patch: {} },
+          ],
+        },
+        project,
+      ).patches,
+    ).toEqual([
+      { kind: 'Deployment', patch },
+      { kind: 'Service', name: 'x', patch: {} },
+    ]);
+    expect(() => normalizeDeployOptions({ patches: [{ kind: 'deployment', patch: {} }] }, project)).toThrow(
+      /patches\[0\]\.kind must be a kind such as "Deployment"/,
+    );
+    expect(() => normalizeDeployOptions({ patches: [{ kind: 'Deployment', patch: [] as never }] }, project)).toThrow(/patches\[0\]\.patch must be an object/);
   });
 
   it('resolves paths against the workspace root, merges partial resources and stringifies env values', () => {

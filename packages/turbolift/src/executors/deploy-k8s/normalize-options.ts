@@ -5,7 +5,15 @@ import type { ClusterSelection } from '../../kubernetes/kubeconfig';
 import { isQualifiedName, toDnsLabel } from '../../kubernetes/labels';
 import { parseQuantity } from '../../kubernetes/quantity';
 import { SERVICE_ENV, checkWorkerPoolSettings } from '../../service/runtime-settings';
-import type { AutoscalingSettings, ImageRecord, ResourceQuantities, ResourceSettings, ServiceDeploySpec } from '../../kubernetes/types';
+import type {
+  AutoscalingSettings,
+  ImageRecord,
+  ManifestPatch,
+  PullSecret,
+  ResourceQuantities,
+  ResourceSettings,
+  ServiceDeploySpec,
+} from '../../kubernetes/types';
 import type { ServiceProject } from '../../service/project';
 import { normalizeMetadata, normalizePlacement } from './placement-options';
 import type { DeployK8sExecutorOptions } from './schema';
@@ -32,6 +40,7 @@ export interface NormalizedDeployOptions extends Pick<
   | 'createNamespace'
   | 'placement'
   | 'metadata'
+  | 'patches'
 > {
   cluster: ClusterSelection;
   imageRecordPath: string;
@@ -40,6 +49,14 @@ export interface NormalizedDeployOptions extends Pick<
   /** Where a dry run also writes its YAML. */
   outputFile?: string;
   registerEndpoint: boolean;
+  /** Make a pull Secret from build-image's credentials for the image's registry. */
+  createPullSecret: boolean;
+  /** On a failed rollout, restore the pod template that ran before. */
+  atomic: boolean;
+  /** Where the deploy record is written. */
+  recordFile: string;
+  /** Print the deploy record as JSON on stdout. */
+  json: boolean;
 }
 
 /**
@@ -163,7 +180,27 @@ export function normalizeDeployOptions(options: DeployK8sExecutorOptions, projec
     dryRun: options.dryRun ?? false,
     outputFile: options.outputFile ? inWorkspace(options.outputFile) : undefined,
     registerEndpoint: options.registerEndpoint ?? false,
+    patches: normalizePatches(options.patches, fail),
+    createPullSecret: options.createPullSecret ?? false,
+    atomic: options.atomic ?? false,
+    recordFile: inWorkspace(options.recordFile ?? project.paths.deployRecord),
+    json: options.json ?? false,
   };
+}
+
+/** The shape only: what a patch may not change is checked on the patched objects (kubernetes/patches.ts). */
+function normalizePatches(given: DeployK8sExecutorOptions['patches'], fail: Fail): ManifestPatch[] {
+  if (given === undefined) return [];
+  if (!Array.isArray(given)) fail('patches must be a list of { kind, name?, patch }');
+  return given.map((entry, index) => {
+    const where = `patches[${index}]`;
+    if (!entry || typeof entry !== 'object') fail(`${where} must be an object { kind, name?, patch }`);
+    if (typeof entry.kind !== 'string' || !/^[A-Z][A-Za-z0-9]*$/.test(entry.kind))
+      fail(`${where}.kind must be a kind such as "Deployment", got ${JSON.stringify(entry.kind)}`);
+    if (entry.name !== undefined && typeof entry.name !== 'string') fail(`${where}.name must be a string`);
+    if (!entry.patch || typeof entry.patch !== 'object' || Array.isArray(entry.patch)) fail(`${where}.patch must be an object`);
+    return { kind: entry.kind, ...(entry.name === undefined ? {} : { name: entry.name }), patch: entry.patch };
+  });
 }
 
 /**
@@ -215,8 +252,8 @@ function toNamespace(namespace: string, fail: Fail): string {
   return namespace;
 }
 
-/** The desired state, once the namespace (option or kubeconfig) and the image record are known. */
-export function toDeploySpec(options: NormalizedDeployOptions, namespace: string, image: ImageRecord): ServiceDeploySpec {
+/** The desired state, once the namespace (option or kubeconfig), the image record and the pull Secret, if any, are known. */
+export function toDeploySpec(options: NormalizedDeployOptions, namespace: string, image: ImageRecord, pullSecret?: PullSecret): ServiceDeploySpec {
   return {
     name: options.name,
     namespace,
@@ -234,5 +271,7 @@ export function toDeploySpec(options: NormalizedDeployOptions, namespace: string
     createNamespace: options.createNamespace,
     placement: options.placement,
     metadata: options.metadata,
+    patches: options.patches,
+    ...(pullSecret ? { pullSecret } : {}),
   };
 }

@@ -1,4 +1,4 @@
-import type { Affinity, Toleration, TopologySpreadConstraint } from '../../kubernetes/types';
+import type { Affinity, ManifestPatch, Toleration, TopologySpreadConstraint } from '../../kubernetes/types';
 import type { WorkerPoolSettings } from '../../service/runtime-settings';
 
 /** Options as written in project.json or nx.json targetDefaults (see schema.json); the pool options are the service's own. */
@@ -38,6 +38,11 @@ export interface DeployK8sExecutorOptions extends WorkerPoolSettings {
   imagePullSecrets?: string[];
   labels?: Record<string, string | number | boolean>;
   annotations?: Record<string, string | number | boolean>;
+  createPullSecret?: boolean;
+  patches?: ManifestPatch[];
+  atomic?: boolean;
+  recordFile?: string;
+  json?: boolean;
 }
 
 /** cpu, memory and any other resource name (e.g. nvidia.com/gpu), each a Kubernetes quantity. */
