@@ -2,7 +2,8 @@
 import { createHash } from 'node:crypto';
 import { CONTENT_HASH_ANNOTATION, LABEL, MANAGED_BY, commonLabels, selectorLabels } from './labels';
 import { DEFAULT_CALL_TIMEOUT_MS, HEALTH_PATH, READY_PATH, SERVICE_ENV, workerPoolEnv } from '../service/runtime-settings';
-import type { ImageRecord, KubernetesManifest, ServiceDeploySpec, TopologySpreadConstraint } from './types';
+import { applyPatches } from './patches';
+import type { ImageRecord, KubernetesManifest, PullSecret, ServiceDeploySpec, TopologySpreadConstraint } from './types';
 
 export const CONTAINER_PORT = 8080;
 export const SERVICE_PORT = 80;
@@ -12,7 +13,7 @@ export const TERMINATION_MARGIN_SECONDS = 10;
 const RUN_AS_USER = 1000;
 
 export interface RenderedManifests {
-  /** In apply order: Namespace (optional), Service, Deployment, HPA (optional), PDB (optional). */
+  /** In apply order: Namespace (optional), pull Secret (optional), Service, Deployment, HPA (optional), PDB (optional). */
   objects: KubernetesManifest[];
   /** sha256 of the desired state; stamped on every object but the Namespace as `turbolift.dev/content-hash`. */
   contentHash: string;
@@ -34,11 +35,14 @@ export function maximumReplicas(spec: Pick<ServiceDeploySpec, 'replicas' | 'auto
 }
 
 export function renderManifests(spec: ServiceDeploySpec): RenderedManifests {
-  const objects: KubernetesManifest[] = [];
-  if (spec.createNamespace) objects.push(renderNamespace(spec));
-  objects.push(renderService(spec), renderDeployment(spec));
-  if (spec.autoscaling.enabled) objects.push(renderHorizontalPodAutoscaler(spec));
-  if (minimumReplicas(spec) > 1) objects.push(renderPodDisruptionBudget(spec));
+  const rendered: KubernetesManifest[] = [];
+  if (spec.createNamespace) rendered.push(renderNamespace(spec));
+  if (spec.pullSecret) rendered.push(renderPullSecret(spec, spec.pullSecret));
+  rendered.push(renderService(spec), renderDeployment(spec));
+  if (spec.autoscaling.enabled) rendered.push(renderHorizontalPodAutoscaler(spec));
+  if (minimumReplicas(spec) > 1) rendered.push(renderPodDisruptionBudget(spec));
+  // Patched before hashing: the hash covers what is applied, so an unchanged patched deploy still writes nothing.
+  const objects = applyPatches(rendered, spec.patches);
   const contentHash = hashDesiredState(objects);
   return { objects: objects.map((object) => stampContentHash(object, contentHash)), contentHash };
 }
@@ -83,7 +87,7 @@ export function topologySpreadConstraints(spec: ServiceDeploySpec): TopologySpre
 
 /** The placement fields that are set, in the pod spec's own names. */
 function renderPlacement(spec: ServiceDeploySpec): Record<string, unknown> {
-  const { nodeSelector, tolerations, affinity, priorityClassName, serviceAccountName, imagePullSecrets } = spec.placement;
+  const { nodeSelector, tolerations, affinity, priorityClassName, serviceAccountName } = spec.placement;
   const fields: Record<string, unknown> = {
     nodeSelector: nodeSelector && { ...nodeSelector },
     tolerations,
@@ -91,9 +95,26 @@ function renderPlacement(spec: ServiceDeploySpec): Record<string, unknown> {
     priorityClassName,
     topologySpreadConstraints: topologySpreadConstraints(spec),
     serviceAccountName,
-    imagePullSecrets: imagePullSecrets?.map((name) => ({ name })),
+    imagePullSecrets: pullSecretNames(spec)?.map((name) => ({ name })),
   };
   return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
+}
+
+/** The named Secrets, then the one createPullSecret made. */
+function pullSecretNames(spec: ServiceDeploySpec): string[] | undefined {
+  const names = [...(spec.placement.imagePullSecrets ?? []), ...(spec.pullSecret ? [spec.pullSecret.name] : [])];
+  return names.length > 0 ? [...new Set(names)] : undefined;
+}
+
+/** The credentials for the image's registry only, as the kubelet reads them. */
+export function renderPullSecret(spec: ServiceDeploySpec, secret: PullSecret): KubernetesManifest {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { ...objectMetadata(spec), name: secret.name },
+    type: 'kubernetes.io/dockerconfigjson',
+    data: { '.dockerconfigjson': Buffer.from(secret.dockerConfigJson).toString('base64') },
+  };
 }
 
 export function renderDeployment(spec: ServiceDeploySpec): KubernetesManifest {
