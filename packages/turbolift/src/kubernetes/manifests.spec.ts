@@ -358,3 +358,86 @@ describe('names', () => {
     expect(toLabelValue('-x-')).toBe('x');
   });
 });
+
+describe('renderManifests with patches', () => {
+  const ownContainer = (patch: Record<string, unknown>) => ({
+    kind: 'Deployment',
+    patch: { spec: { template: { spec: { containers: [{ name: 'compress-all-service', ...patch }] } } } },
+  });
+
+  it('applies a strategic-merge patch to the Deployment, and hashes what is applied', () => {
+    const plain = renderManifests(spec());
+    const patched = renderManifests(spec({ patches: [ownContainer({ stdin: true, env: [{ name: 'EXTRA', value: '1' }] })] }));
+    expect(containerOf(patched.objects)).toMatchObject({ stdin: true, name: 'compress-all-service' });
+    expect(containerOf(patched.objects).env.map((entry: { name: string }) => entry.name)).toEqual([
+      ...containerOf(plain.objects).env.map((entry: { name: string }) => entry.name),
+      'EXTRA',
+    ]);
+    expect(patched.contentHash).not.toBe(plain.contentHash);
+    expect(renderManifests(spec({ patches: [ownContainer({ stdin: true, env: [{ name: 'EXTRA', value: '1' }] })] })).contentHash).toBe(patched.contentHash);
+    expect(deploymentOf(patched.objects).metadata.annotations[CONTENT_HASH_ANNOTATION]).toBe(patched.contentHash);
+  });
+
+  it('patches only the kind and name it names, in order', () => {
+    const { objects } = renderManifests(
+      spec({
+        patches: [
+          { kind: 'Service', name: 'compress-all-service', patch: { metadata: { annotations: { 'prometheus.io/scrape': 'true' } } } },
+          { kind: 'Service', patch: { metadata: { annotations: { 'prometheus.io/scrape': 'false' } } } },
+        ],
+      }),
+    );
+    expect(byKind(objects, 'Service')?.metadata.annotations?.['prometheus.io/scrape']).toBe('false');
+    expect(deploymentOf(objects).metadata.annotations['prometheus.io/scrape']).toBeUndefined();
+  });
+
+  it('may tune the probes but not remove them or move them', () => {
+    const tuned = renderManifests(spec({ patches: [ownContainer({ readinessProbe: { periodSeconds: 5 } })] }));
+    expect(containerOf(tuned.objects).readinessProbe).toMatchObject({ periodSeconds: 5, httpGet: { path: '/readyz' } });
+    expect(() => renderManifests(spec({ patches: [ownContainer({ livenessProbe: null })] }))).toThrow(
+      "patches[0] (Deployment) would change the container's livenessProbe, which deploy-k8s relies on; use the options for it, or patch other fields",
+    );
+    expect(() => renderManifests(spec({ patches: [ownContainer({ readinessProbe: { httpGet: { path: '/' } } })] }))).toThrow(/readinessProbe\.httpGet/);
+  });
+
+  it('refuses a patch that changes the selector, the selected labels or the name, or matches nothing', () => {
+    const refused =
+      (patch: Record<string, unknown>, kind = 'Deployment') =>
+      () =>
+        renderManifests(spec({ patches: [{ kind, patch }] }));
+    expect(refused({ spec: { selector: { matchLabels: { app: 'x' } } } })).toThrow(/would change spec\.selector/);
+    expect(refused({ spec: { template: { metadata: { labels: { [LABEL.instance]: 'other' } } } } })).toThrow(
+      /spec\.template\.metadata\.labels\["app\.kubernetes\.io\/instance"\]/,
+    );
+    expect(refused({ spec: { selector: { app: 'x' } } }, 'Service')).toThrow(/patches\[0\] \(Service\) would change spec\.selector/);
+    expect(refused({ metadata: { name: 'renamed' } })).toThrow(/metadata\.name/);
+    expect(refused({}, 'HorizontalPodAutoscaler')).toThrow(
+      'patches[0] (HorizontalPodAutoscaler) matches no rendered object (rendered: Service/compress-all-service, Deployment/compress-all-service)',
+    );
+    expect(refused({ spec: { template: { spec: { containers: [{ name: 'compress-all-service', $patch: 'delete' }] } } } })).toThrow(
+      /would change the container "compress-all-service"/,
+    );
+  });
+});
+
+describe('renderManifests with a pull Secret', () => {
+  const pullSecret = { name: 'compress-all-service-pull', dockerConfigJson: '{"auths":{"127.0.0.1:5001":{"auth":"dTpw"}}}' };
+
+  it('renders the Secret before the Deployment and pulls with it after the named Secrets', () => {
+    const { objects } = renderManifests(spec({ pullSecret, placement: { topologySpread: true, imagePullSecrets: ['team-registry'] } }));
+    expect(objects.map((object) => object.kind)).toEqual(['Secret', 'Service', 'Deployment']);
+    expect(objects[0]).toMatchObject({
+      type: 'kubernetes.io/dockerconfigjson',
+      metadata: { name: 'compress-all-service-pull', namespace: 'demo', labels: { [LABEL.instance]: 'compress-all-service' } },
+      data: { '.dockerconfigjson': Buffer.from(pullSecret.dockerConfigJson).toString('base64') },
+    });
+    expect(podSpecOf(objects).imagePullSecrets).toEqual([{ name: 'team-registry' }, { name: 'compress-all-service-pull' }]);
+  });
+
+  it('changes the hash when the credentials change, but not the pod template', () => {
+    const before = renderManifests(spec({ pullSecret }));
+    const after = renderManifests(spec({ pullSecret: { ...pullSecret, dockerConfigJson: '{"auths":{"127.0.0.1:5001":{"auth":"dTpx"}}}' } }));
+    expect(after.contentHash).not.toBe(before.contentHash);
+    expect(deploymentOf(after.objects).spec.template).toEqual(deploymentOf(before.objects).spec.template);
+  });
+});
