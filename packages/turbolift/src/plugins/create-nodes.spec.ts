@@ -3,7 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SERVICE_TAG } from '../service/marker';
-import { createNodes, createNodesV2, createServiceTargets, packagesInLockfile, recordConsistencyCommand } from './create-nodes';
+import {
+  createNodes,
+  createNodesV2,
+  createServiceTargets,
+  packagesInLockfile,
+  recordConsistencyCommand,
+  targetDefaultsOf,
+  undeployDefaults,
+} from './create-nodes';
 import type { CreateNodesContextV2 } from '@nx/devkit';
 
 const marker = { function: 'compressAll', library: '@acme/lifted-compress-all', main: 'src/main.ts', port: 4310 };
@@ -135,5 +143,34 @@ describe('createNodesV2', () => {
     );
     expect(failure?.errors?.[0]?.[0]).toBe('apps/bad/turbolift.json');
     expect(failure?.errors?.[0]?.[1].message).toBe('apps/bad/turbolift.json: "port" must be a whole number from 1 to 65535, got "eighty"');
+  });
+});
+
+describe('undeploy follows the cluster of deploy in each configuration', () => {
+  const targetDefaults = {
+    'turbolift:deploy-k8s': {
+      options: { kubeconfig: 'k8s/config', namespace: 'dev', replicas: 2 },
+      configurations: { staging: { context: 'stage', namespace: 'stage' }, production: { context: 'prod', autoscaling: { enabled: true } } },
+    },
+    'deploy-k8s': { configurations: { production: { namespace: 'prod' } } },
+  };
+
+  it('merges the defaults by executor and by target name, the name winning', () => {
+    expect(targetDefaultsOf(targetDefaults, 'deploy-k8s', 'turbolift:deploy-k8s')).toEqual({
+      options: { kubeconfig: 'k8s/config', namespace: 'dev', replicas: 2 },
+      configurations: {
+        staging: { context: 'stage', namespace: 'stage' },
+        production: { context: 'prod', autoscaling: { enabled: true }, namespace: 'prod' },
+      },
+    });
+    expect(targetDefaultsOf({ build: {} }, 'deploy-k8s', 'turbolift:deploy-k8s')).toBeUndefined();
+  });
+
+  it("gives undeploy the cluster selection of deploy's options and of each of its configurations, nothing else", () => {
+    const deployDefaults = targetDefaultsOf(targetDefaults, 'deploy-k8s', 'turbolift:deploy-k8s');
+    const undeploy = createServiceTargets('svc', marker, undefined, { hasProductionInput: true, lockedPackages: [], deployDefaults })['undeploy-k8s'];
+    expect(undeploy.options).toEqual({ kubeconfig: 'k8s/config', namespace: 'dev' });
+    expect(undeploy.configurations).toEqual({ staging: { context: 'stage', namespace: 'stage' }, production: { context: 'prod', namespace: 'prod' } });
+    expect(undeployDefaults(undefined)).toEqual({ options: {} });
   });
 });

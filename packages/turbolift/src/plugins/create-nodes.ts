@@ -38,7 +38,51 @@ export interface WorkspaceFacts {
    * refuses to run a task naming one it cannot find there, so only these become inputs.
    */
   lockedPackages: readonly string[];
+  /** The deploy target's `targetDefaults` in nx.json (by target name or executor), which undeploy must follow. */
+  deployDefaults?: DeployDefaults;
 }
+
+export interface DeployDefaults {
+  options?: Record<string, unknown>;
+  configurations?: Record<string, Record<string, unknown> | undefined>;
+}
+
+/** The options that say which objects a deploy made, and so which ones undeploy removes. */
+const CLUSTER_SELECTION = ['kubeconfig', 'context', 'namespace', 'name'] as const;
+
+function clusterSelection(options: Record<string, unknown> | undefined): Record<string, unknown> {
+  return Object.fromEntries(CLUSTER_SELECTION.filter((key) => options?.[key] !== undefined).map((key) => [key, options![key]]));
+}
+
+/**
+ * Undeploy's options and configurations, taken from deploy's defaults: `nx run svc:undeploy-k8s:staging` removes
+ * what `nx run svc:deploy-k8s:staging` made, without the user repeating the cluster of each environment. Nx only
+ * passes a configuration to a target that has it, so undeploy gets every configuration deploy has.
+ */
+export function undeployDefaults(deploy: DeployDefaults | undefined): Pick<TargetConfiguration, 'options' | 'configurations'> {
+  const configurations = Object.fromEntries(Object.entries(deploy?.configurations ?? {}).map(([name, options]) => [name, clusterSelection(options)]));
+  return {
+    options: clusterSelection(deploy?.options),
+    ...(Object.keys(configurations).length > 0 ? { configurations } : {}),
+  };
+}
+
+/** targetDefaults of a target, by its name or its executor (the name wins, as in Nx). */
+export function targetDefaultsOf(
+  targetDefaults: Record<string, Partial<TargetConfiguration> | undefined> | undefined,
+  targetName: string,
+  executor: string,
+): DeployDefaults | undefined {
+  const byExecutor = targetDefaults?.[executor];
+  const byName = targetDefaults?.[targetName];
+  if (!byExecutor && !byName) return undefined;
+  const configurations = { ...byExecutor?.configurations };
+  for (const [name, options] of Object.entries(byName?.configurations ?? {})) configurations[name] = { ...configurations[name], ...options };
+  return { options: { ...byExecutor?.options, ...byName?.options }, configurations };
+}
+
+const DEPLOY_EXECUTOR = 'turbolift:deploy-k8s';
+const UNDEPLOY_EXECUTOR = 'turbolift:undeploy-k8s';
 
 /** Packages whose versions change what the targets produce. */
 export const HASHED_PACKAGES = ['esbuild', 'turbolift'];
@@ -124,7 +168,7 @@ export function createServiceTargets(
       },
     },
     [names.deployTargetName]: {
-      executor: 'turbolift:deploy-k8s',
+      executor: DEPLOY_EXECUTOR,
       // A deploy changes the cluster: never replayed from cache. The executor skips an unchanged Deployment itself.
       cache: false,
       dependsOn: [names.buildImageTargetName],
@@ -135,9 +179,9 @@ export function createServiceTargets(
       },
     },
     [names.undeployTargetName]: {
-      executor: 'turbolift:undeploy-k8s',
+      executor: UNDEPLOY_EXECUTOR,
       cache: false,
-      options: {},
+      ...undeployDefaults(workspace.deployDefaults),
       metadata: {
         description: `Remove what ${names.deployTargetName} applied for the ${marker.function} service.`,
         technologies: ['turbolift', 'kubernetes'],
@@ -178,6 +222,7 @@ function createNodesForMarker(
   return createServiceNodes(markerFile, readFileSync(join(context.workspaceRoot, markerFile), 'utf8'), options, {
     hasProductionInput: Boolean(context.nxJsonConfiguration?.namedInputs?.production),
     lockedPackages,
+    deployDefaults: targetDefaultsOf(context.nxJsonConfiguration?.targetDefaults, normalizePluginOptions(options).deployTargetName, DEPLOY_EXECUTOR),
     // A project needs a name; project.json or package.json give one, a lone marker falls back to its folder.
     projectNameIfNoManifest: hasManifest ? undefined : projectRoot.split('/').pop(),
   });
