@@ -16,6 +16,8 @@ export const REPLICAS_FIELD_MANAGER = 'turbolift-replicas';
 export interface ApplyOptions {
   /** Set when an autoscaler owns the replica count: the count a newly created Deployment starts with. */
   autoscaledMinReplicas?: number;
+  /** Told of each object as soon as it is written or skipped, so that an atomic deploy refused half-way knows what to undo. */
+  onOutcome?: (outcome: ApplyOutcome) => void;
 }
 
 export type ApplyAction = 'created' | 'configured' | 'unchanged' | 'pruned';
@@ -44,12 +46,16 @@ export function objectApi(kubeConfig: KubeConfig): KubernetesObjectApi {
  */
 export async function applyManifests(client: KubernetesObjectApi, objects: readonly KubernetesManifest[], options: ApplyOptions = {}): Promise<ApplyOutcome[]> {
   const outcomes: ApplyOutcome[] = [];
+  const record = (outcome: ApplyOutcome) => {
+    outcomes.push(outcome);
+    options.onOutcome?.(outcome);
+  };
   for (const object of objects) {
     const wanted = object.metadata.annotations?.[CONTENT_HASH_ANNOTATION];
     const current = await readIfExists(client, object);
     const action: ApplyAction = !current ? 'created' : 'configured';
     if (current && (object.kind === 'Namespace' || (wanted && current.metadata?.annotations?.[CONTENT_HASH_ANNOTATION] === wanted))) {
-      outcomes.push({ kind: object.kind, name: object.metadata.name, action: 'unchanged' });
+      record({ kind: object.kind, name: object.metadata.name, action: 'unchanged' });
       continue;
     }
     const minReplicas = object.kind === 'Deployment' ? options.autoscaledMinReplicas : undefined;
@@ -59,12 +65,12 @@ export async function applyManifests(client: KubernetesObjectApi, objects: reado
     }
     await serverSideApply(client, object, FIELD_MANAGER);
     if (minReplicas !== undefined && !current) await serverSideApply(client, replicasOnly(object, minReplicas), REPLICAS_FIELD_MANAGER);
-    outcomes.push({ kind: object.kind, name: object.metadata.name, action });
+    record({ kind: object.kind, name: object.metadata.name, action });
   }
   return outcomes;
 }
 
-async function serverSideApply(client: KubernetesObjectApi, object: KubernetesManifest, fieldManager: string): Promise<void> {
+export async function serverSideApply(client: KubernetesObjectApi, object: KubernetesManifest, fieldManager: string): Promise<void> {
   try {
     await withTimeout(
       client.patch(object as KubernetesObject, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply),
@@ -78,7 +84,7 @@ async function serverSideApply(client: KubernetesObjectApi, object: KubernetesMa
   }
 }
 
-function replicasOnly(deployment: KubernetesManifest, replicas: number): KubernetesManifest {
+export function replicasOnly(deployment: KubernetesManifest, replicas: number): KubernetesManifest {
   const { apiVersion, kind, metadata } = deployment;
   return { apiVersion, kind, metadata: { name: metadata.name, namespace: metadata.namespace }, spec: { replicas } };
 }
@@ -91,18 +97,23 @@ function ownsReplicas(object: KubernetesObject, manager: string): boolean {
 
 type FieldsV1 = { 'f:spec'?: { 'f:replicas'?: unknown } };
 
-/** Kinds deploy-k8s renders only under some options: when the options change, the leftover must go. */
-const OPTIONAL_KINDS = [
+/**
+ * Kinds deploy-k8s renders only under some options: when the options change, the leftover must go. Only objects
+ * with our managed labels are listed, so a Secret (or autoscaler) someone else made in the namespace is never touched.
+ */
+export const OPTIONAL_KINDS: ReadonlyArray<{ apiVersion: string; kind: string }> = [
+  { apiVersion: 'v1', kind: 'Secret' },
   { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler' },
   { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget' },
 ];
 
-/** Deletes our optional objects (HPA, PDB) of this service that the desired state no longer has. */
+/** Deletes our optional objects (pull Secret, HPA, PDB) of this service that the desired state no longer has. */
 export async function pruneManifests(
   client: KubernetesObjectApi,
   namespace: string,
   name: string,
   desired: readonly KubernetesManifest[],
+  options: Pick<ApplyOptions, 'onOutcome'> = {},
 ): Promise<ApplyOutcome[]> {
   const outcomes: ApplyOutcome[] = [];
   for (const { apiVersion, kind } of OPTIONAL_KINDS) {
@@ -121,12 +132,13 @@ export async function pruneManifests(
         if (!isNotFound(error)) throw new ApplyError(`delete ${kind}/${itemName} in ${namespace} failed: ${describeApiError(error)}`);
       }
       outcomes.push({ kind, name: itemName, action: 'pruned' });
+      options.onOutcome?.({ kind, name: itemName, action: 'pruned' });
     }
   }
   return outcomes;
 }
 
-async function readIfExists(client: KubernetesObjectApi, object: KubernetesManifest): Promise<KubernetesObject | undefined> {
+export async function readIfExists(client: KubernetesObjectApi, object: KubernetesManifest): Promise<KubernetesObject | undefined> {
   try {
     return await withTimeout(
       client.read({ apiVersion: object.apiVersion, kind: object.kind, metadata: { name: object.metadata.name, namespace: object.metadata.namespace } }),
