@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, dirname, isAbsolute, join, sep } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { TurboliftError } from '../errors';
 
@@ -26,6 +26,7 @@ export function loadClusterTarget(selection: ClusterSelection): ClusterTarget {
   if (file) {
     if (!existsSync(file)) throw new TurboliftError('TL_KUBECONFIG', `kubeconfig ${file} does not exist`);
     loadOrExplain(() => kubeConfig.loadFromFile(file), file);
+    resolveExecCommands(kubeConfig, file);
   } else {
     const defaultFile = join(homedir(), '.kube', 'config');
     const inCluster = Boolean(process.env.KUBERNETES_SERVICE_HOST);
@@ -33,7 +34,11 @@ export function loadClusterTarget(selection: ClusterSelection): ClusterTarget {
       throw new TurboliftError('TL_KUBECONFIG', `no kubeconfig: pass the kubeconfig option, set KUBECONFIG or create ${defaultFile}`);
     }
     loadOrExplain(() => kubeConfig.loadFromDefault(), process.env.KUBECONFIG ?? defaultFile);
+    // With several KUBECONFIG files, which one a user entry came from is no longer known.
+    const files = process.env.KUBECONFIG ? process.env.KUBECONFIG.split(delimiter).filter(Boolean) : existsSync(defaultFile) ? [defaultFile] : [];
+    if (files.length === 1) resolveExecCommands(kubeConfig, files[0]);
   }
+  trimTokens(kubeConfig);
 
   if (selection.context) {
     if (!kubeConfig.getContextObject(selection.context)) {
@@ -66,4 +71,28 @@ function loadOrExplain(load: () => void, source: string): void {
   } catch (error) {
     throw new TurboliftError('TL_KUBECONFIG', `cannot read kubeconfig ${source}: ${(error as Error).message.split('\n')[0]}`);
   }
+}
+
+/**
+ * A token read from `token-file` keeps the file's trailing newline, which no HTTP header may hold: client-node's
+ * every request would fail with "not a legal HTTP header value". kubectl trims it; so do we.
+ */
+function trimTokens(kubeConfig: KubeConfig): void {
+  const users = kubeConfig.getUsers();
+  users.forEach((user, index) => {
+    if (user.token && user.token !== user.token.trim()) users[index] = { ...user, token: user.token.trim() };
+  });
+}
+
+/**
+ * kubectl resolves an exec plugin's command that is a relative path (`./bin/get-token`) against the kubeconfig's
+ * folder; client-node would resolve it against the current directory. Bare names (`aws`) are looked up on PATH by both.
+ */
+function resolveExecCommands(kubeConfig: KubeConfig, file: string): void {
+  const users = kubeConfig.getUsers();
+  users.forEach((user, index) => {
+    const command = (user.exec as { command?: unknown } | undefined)?.command;
+    if (typeof command !== 'string' || isAbsolute(command) || !command.includes(sep)) return;
+    users[index] = { ...user, exec: { ...user.exec, command: join(dirname(file), command) } };
+  });
 }
