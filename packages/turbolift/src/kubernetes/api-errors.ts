@@ -15,7 +15,9 @@ export function isNotFound(error: unknown): boolean {
 export function describeApiError(error: unknown): string {
   const status = httpStatusOf(error);
   const body = (error as { body?: unknown } | null)?.body;
-  const message = statusMessage(body);
+  // A watch's refusal has no body, only the status text as its message (`Unauthorized`); an ApiException's message
+  // is the whole response, and its body says it better.
+  const message = statusMessage(body) ?? (error instanceof Error && !error.message.startsWith('HTTP-Code:') ? error.message.split('\n')[0] : undefined);
   if (status !== undefined) return `HTTP ${status}${message ? `: ${message}` : ''}`;
   const text = error instanceof Error ? error.message : String(error);
   const cause = (error as { cause?: { message?: string } } | null)?.cause?.message;
