@@ -354,18 +354,31 @@ export function runExecPlugin(exec: ExecPlugin, timeoutMs: number): Promise<Exec
     const env = exec.env.length ? { ...process.env, ...Object.fromEntries(exec.env.map((entry) => [entry.name, String(entry.value)])) } : process.env;
     const run: ExecPluginRun = { exitCode: null, signal: null, timedOut: false, stdout: '', stderr: '' };
     const child = spawn(exec.command, exec.args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let settled = false;
+    const settle = () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(run);
+    };
     const timer = setTimeout(() => {
       run.timedOut = true;
       child.kill('SIGKILL');
+      // A process the plugin started may still hold the pipes open ('close' would wait for it): stop reading.
+      child.stdout.destroy();
+      child.stderr.destroy();
+      settle();
     }, timeoutMs);
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (run.stdout += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (run.stderr += chunk));
-    child.on('error', (error: NodeJS.ErrnoException) => (run.spawnError = { code: error.code, message: error.message }));
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      run.spawnError = { code: error.code, message: error.message };
+      settle();
+    });
     child.on('close', (code, signal) => {
-      clearTimeout(timer);
       run.exitCode = code;
       run.signal = signal;
-      resolve(run);
+      settle();
     });
   });
 }
