@@ -1,4 +1,5 @@
-import { formatFiles, installPackagesTask, joinPathFragments, logger, readJson, type GeneratorCallback, type Tree } from '@nx/devkit';
+import { installPackagesTask, joinPathFragments, logger, readJson, type GeneratorCallback, type Tree } from '@nx/devkit';
+import { formatCreatedFiles } from './format';
 import * as ts from 'typescript';
 import { analyzeLift, type LiftPlan } from './analyze';
 import { ignoreBuildOutput } from './build-output';
@@ -294,7 +295,7 @@ export async function liftGenerator(tree: Tree, schema: LiftGeneratorSchema): Pr
     await liftOne(tree, view, analyze(view, marked), targetOf(options, scope, name));
   }
   registerPlugin(tree);
-  if (!options.skipFormat) await formatFiles(tree);
+  if (!options.skipFormat) await formatCreatedFiles(tree);
   // One install at the end: it links the new workspace packages (TS-solution layout) and fetches the runtime.
   const linkPackages = isTsSolutionLayout(tree);
   return () => installPackagesTask(tree, linkPackages);
