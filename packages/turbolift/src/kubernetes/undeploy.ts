@@ -25,6 +25,8 @@ export function managedKinds(namespace: string): ObservedKind[] {
     { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', namespace, path: `/apis/policy/v1/namespaces/${namespace}/poddisruptionbudgets` },
     { apiVersion: 'v1', kind: 'Service', namespace, path: `/api/v1/namespaces/${namespace}/services` },
     { apiVersion: 'apps/v1', kind: 'Deployment', namespace, path: `/apis/apps/v1/namespaces/${namespace}/deployments` },
+    // The pull Secret of createPullSecret, after the pods that pull with it.
+    { apiVersion: 'v1', kind: 'Secret', namespace, path: `/api/v1/namespaces/${namespace}/secrets` },
   ];
 }
 

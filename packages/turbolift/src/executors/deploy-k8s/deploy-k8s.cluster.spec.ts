@@ -86,6 +86,21 @@ describe.skipIf(!kubeconfig)('deploy-k8s against a real cluster', () => {
   // (request = limit = 1 core) let them all fit. Scale-downs, if any, wait 15 s instead of 300 s.
   const SMALL_NODE = { resources: { requests: { cpu: '50m', memory: '64Mi' } } } satisfies DeployK8sExecutorOptions;
   const SHORT_WINDOW = { scaleDownStabilizationSeconds: 15 };
+  const PATCHES: DeployK8sExecutorOptions['patches'] = [
+    {
+      kind: 'Deployment',
+      patch: { spec: { template: { spec: { containers: [{ name: PROJECT, env: [{ name: 'PATCHED_BY', value: 'kustomize-style' }] }] } } } },
+    },
+    { kind: 'Service', patch: { metadata: { annotations: { 'prometheus.io/scrape': 'true' } } } },
+  ];
+  /** A Docker config of the test's own with credentials for the test registry (which takes any: it has no auth). */
+  const useDockerConfig = () => {
+    const dir = join(workspace, 'docker-config');
+    mkdirSync(dir, { recursive: true });
+    const auth = Buffer.from('turbolift:not-checked').toString('base64');
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ auths: { [registry]: { auth }, '127.0.0.2:5000': { auth } } }));
+    vi.stubEnv('DOCKER_CONFIG', dir);
+  };
   const deploy = (options: DeployK8sExecutorOptions) => deployK8sExecutor({ kubeconfig, createNamespace: true, ...SMALL_NODE, ...options }, context());
 
   beforeAll(() => {
@@ -219,6 +234,7 @@ describe.skipIf(!kubeconfig)('deploy-k8s against a real cluster', () => {
 
   it('prints dry-run YAML that the API server accepts and applies nothing', async () => {
     writeImageRecord(imageRecord);
+    useDockerConfig();
     const namespace = newNamespace('dryrun');
     expect(kubectl('create', 'namespace', namespace).status).toBe(0);
     const result = await deploy({
@@ -247,9 +263,15 @@ describe.skipIf(!kubeconfig)('deploy-k8s against a real cluster', () => {
       imagePullSecrets: ['registry-credentials'],
       labels: { team: 'search' },
       annotations: { 'example.com/owner': 'search@example.com' },
+      createPullSecret: true,
+      patches: PATCHES,
     });
     expect(result.success).toBe(true);
     expect(result.yaml).toContain('kind: HorizontalPodAutoscaler');
+    expect(result.yaml).toContain('type: kubernetes.io/dockerconfigjson');
+    expect(result.yaml).toContain(`name: ${PROJECT}-pull`);
+    expect(result.yaml).toContain('name: PATCHED_BY');
+    expect(result.yaml).toContain('prometheus.io/scrape');
     expect(result.yaml).toContain('stabilizationWindowSeconds: 15');
     expect(result.yaml).toContain('name: TURBOLIFT_WORKERS');
     for (const field of ['nodeSelector:', 'tolerations:', 'affinity:', 'topologySpreadConstraints:', 'serviceAccountName: default', 'team: search']) {
@@ -263,6 +285,38 @@ describe.skipIf(!kubeconfig)('deploy-k8s against a real cluster', () => {
     const left = kubectl('get', 'deployments,services,hpa,pdb', '-n', namespace, '-o', 'name');
     expect(left.stdout.trim()).toBe('');
   }, 60_000);
+
+  it('applies patches and a pull Secret, and an unchanged patched deploy writes nothing', async () => {
+    writeImageRecord(imageRecord);
+    useDockerConfig();
+    const namespace = newNamespace('patched');
+    const first = await deploy({ namespace, createPullSecret: true, patches: PATCHES });
+    expect(first.success, output.join('\n')).toBe(true);
+    expect(first.applied?.map((outcome) => `${outcome.kind} ${outcome.action}`)).toEqual([
+      'Namespace created',
+      'Secret created',
+      'Service created',
+      'Deployment created',
+    ]);
+    const env = kubectl('get', 'deployment', PROJECT, '-n', namespace, '-o', 'jsonpath={.spec.template.spec.containers[0].env[?(@.name=="PATCHED_BY")].value}');
+    expect(env.stdout).toBe('kustomize-style');
+    const pullSecrets = kubectl('get', 'deployment', PROJECT, '-n', namespace, '-o', 'jsonpath={.spec.template.spec.imagePullSecrets[*].name}');
+    expect(pullSecrets.stdout).toBe(`${PROJECT}-pull`);
+    const annotation = kubectl('get', 'service', PROJECT, '-n', namespace, '-o', 'jsonpath={.metadata.annotations.prometheus\\.io/scrape}');
+    expect(annotation.stdout).toBe('true');
+
+    const again = await deploy({ namespace, createPullSecret: true, patches: PATCHES });
+    expect(again.success, output.join('\n')).toBe(true);
+    expect(again.applied?.every((outcome) => outcome.action === 'unchanged')).toBe(true);
+    expect(again.record).toMatchObject({ changed: false, contentHash: first.contentHash, namespace });
+    expect(JSON.parse(readFileSync(join(workspace, 'dist', PROJECT_ROOT, 'deploy.json'), 'utf8'))).toEqual(again.record);
+
+    // Turning the option off prunes the Secret.
+    const without = await deploy({ namespace, patches: PATCHES });
+    expect(without.success, output.join('\n')).toBe(true);
+    expect(without.applied).toContainEqual({ kind: 'Secret', name: `${PROJECT}-pull`, action: 'pruned' });
+    expect(kubectl('get', 'secret', `${PROJECT}-pull`, '-n', namespace, '--ignore-not-found', '-o', 'name').stdout.trim()).toBe('');
+  }, 180_000);
 
   it('fails with the pull error, naming the pod, when the image cannot be pulled', async () => {
     writeImageRecord({ ...imageRecord, tag: 'does-not-exist', digest: null });

@@ -1,3 +1,4 @@
+import { relative } from 'node:path';
 import { logger, type ExecutorContext } from '@nx/devkit';
 import {
   deployService,
@@ -8,9 +9,12 @@ import {
   type ApplyOutcome,
   type DeployServiceResult,
 } from '../../kubernetes';
+import { pullSecretFor } from '../../docker/pull-secret';
+import { deployRecord, writeDeployRecord, type DeployRecord } from '../../kubernetes/deploy-record';
 import { registerServiceEndpoint } from '../../service/endpoints';
 import { readImageRecord } from '../../service/image-record';
 import { readWorkspaceName, requireMarker, resolveServiceProject } from '../../service/project';
+import { explainReason, withClusterAccess } from '../cluster-access';
 import { runExecutor } from '../run-executor';
 import { normalizeDeployOptions, toDeploySpec } from './normalize-options';
 import type { DeployK8sExecutorOptions } from './schema';
@@ -33,6 +37,8 @@ export interface DeployK8sExecutorResult {
   yaml?: string;
   /** One line, when success is false. */
   reason?: string;
+  /** What was written to the deploy record (not on a dry run). */
+  record?: DeployRecord;
 }
 
 /** `turbolift:deploy-k8s`: options → the record → a dry run's YAML, or server-side apply and the rollout. */
@@ -43,20 +49,25 @@ export default async function deployK8sExecutor(options: DeployK8sExecutorOption
       const project = resolveServiceProject(context, 'deploy-k8s');
       const normalized = normalizeDeployOptions(options, { ...project, workspaceName: readWorkspaceName(project.workspaceRoot) });
       const image = readImageRecord(normalized.imageRecordPath, `nx run ${project.name}:build-image`);
+      // Read before any cluster call: missing credentials fail the deploy before it changes anything.
+      const pullSecret = normalized.createPullSecret ? pullSecretFor(normalized.name, image.image) : undefined;
 
       if (normalized.dryRun) {
-        const dryRun = renderDryRun(normalized.cluster, (namespace) => toDeploySpec(normalized, namespace, image), normalized.outputFile);
+        const dryRun = renderDryRun(normalized.cluster, (namespace) => toDeploySpec(normalized, namespace, image, pullSecret), normalized.outputFile);
         process.stdout.write(dryRun.yaml);
         return { success: true, name: normalized.name, ...dryRun };
       }
 
       const target = loadClusterTarget(normalized.cluster);
-      const spec = toDeploySpec(normalized, target.namespace, image);
-      const result = summary(
-        spec.name,
-        spec.namespace,
-        await deployService(target, spec, { timeoutMs: normalized.timeoutMs, log: (line) => logger.info(line) }),
-      );
+      const spec = toDeploySpec(normalized, target.namespace, image, pullSecret);
+      const log = (line: string) => logger.info(line);
+      const deployed = await withClusterAccess(target, () => deployService(target, spec, { timeoutMs: normalized.timeoutMs, atomic: normalized.atomic, log }));
+      deployed.reason = explainReason(target, deployed.reason);
+      const record = deployRecord({ project: project.name, configuration: context.configurationName, target, spec, deployed });
+      writeDeployRecord(normalized.recordFile, record);
+      logger.info(`${spec.name}: deploy record in ${relative(project.workspaceRoot, normalized.recordFile)}`);
+      if (normalized.json) process.stdout.write(`${JSON.stringify(record)}\n`);
+      const result = { ...summary(spec.name, spec.namespace, deployed), record };
       if (!result.success) {
         console.error(`deploy-k8s: ${result.reason}`);
         return result;

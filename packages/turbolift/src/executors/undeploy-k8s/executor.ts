@@ -4,6 +4,7 @@ import { describeApiError, loadClusterTarget, readServiceEndpoint, toDnsLabel, u
 import { unregisterServiceEndpoint } from '../../service/endpoints';
 import { endpointsFilePath } from '../../service/paths';
 import { resolveServiceProject } from '../../service/project';
+import { explainReason, withClusterAccess } from '../cluster-access';
 import { runExecutor } from '../run-executor';
 import type { UndeployK8sExecutorOptions } from './schema';
 
@@ -22,11 +23,17 @@ export default async function undeployK8sExecutor(
       const target = loadClusterTarget({ kubeconfig, context: options.context, namespace: options.namespace });
       const name = toDnsLabel(options.name ?? project.name);
       logger.info(`${name}: removing from namespace ${target.namespace} (context ${target.context}, ${target.server})`);
-      // The ClusterIP dies with the Service: read it first, to drop a registration that points at it.
-      const endpoint = await readServiceEndpoint(target.kubeConfig, target.namespace, name).catch(() => undefined);
       const timeoutMs = (options.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000;
-      const result = await undeployService(target.kubeConfig, { namespace: target.namespace, name, timeoutMs, log: (line) => logger.info(line) });
-      if (!result.success) console.error(`undeploy-k8s: ${result.reason}`);
+      const { endpoint, result } = await withClusterAccess(target, async () => {
+        // The ClusterIP dies with the Service: read it first, to drop a registration that points at it.
+        const endpoint = await readServiceEndpoint(target.kubeConfig, target.namespace, name).catch(() => undefined);
+        const result = await undeployService(target.kubeConfig, { namespace: target.namespace, name, timeoutMs, log: (line) => logger.info(line) });
+        return { endpoint, result };
+      });
+      if (!result.success) {
+        result.reason = explainReason(target, result.reason);
+        console.error(`undeploy-k8s: ${result.reason}`);
+      }
       const url = endpoint?.clusterIpUrl;
       if (result.success && url && project.marker) {
         const registration = { file: endpointsFilePath(project.workspaceRoot), fn: project.marker.function, url };

@@ -6,7 +6,11 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { DeployableImage } from './image-record';
+import type { DeployServiceResult } from './deploy';
+import type { ClusterTarget } from './kubeconfig';
+import { imageReference } from './manifests';
+import { inClusterUrl } from './service-endpoint';
+import type { ServiceDeploySpec } from './types';
 
 export const DEPLOY_RECORD_VERSION = 1;
 
@@ -50,43 +54,33 @@ export interface DeployRecord {
 
 export interface DeployFacts {
   project: string;
-  name: string;
   configuration?: string;
-  context: string;
-  server: string;
-  namespace: string;
-  image: DeployableImage;
-  imageReference: string;
-  success: boolean;
-  reason?: string;
-  contentHash: string;
-  objects: readonly DeployedObject[];
-  revision?: string;
-  inClusterUrl: string;
-  clusterIpUrl?: string;
-  rolledBack?: boolean;
+  target: Pick<ClusterTarget, 'context' | 'server'>;
+  spec: Pick<ServiceDeploySpec, 'name' | 'namespace' | 'image'>;
+  deployed: Pick<DeployServiceResult, 'success' | 'reason' | 'contentHash' | 'outcomes' | 'revision' | 'rolledBack' | 'endpoint'>;
 }
 
 /** Pure: the record of one deploy. */
-export function deployRecord(facts: DeployFacts, finishedAt = new Date()): DeployRecord {
+export function deployRecord({ project, configuration, target, spec, deployed }: DeployFacts, finishedAt = new Date()): DeployRecord {
+  const { image } = spec;
   return {
     version: DEPLOY_RECORD_VERSION,
-    success: facts.success,
-    ...(facts.reason ? { reason: facts.reason } : {}),
-    project: facts.project,
-    name: facts.name,
-    ...(facts.configuration ? { configuration: facts.configuration } : {}),
-    context: facts.context,
-    server: facts.server,
-    namespace: facts.namespace,
-    objects: facts.objects.map(({ kind, name, action }) => ({ kind, name, action })),
-    image: { reference: facts.imageReference, repository: facts.image.image, tag: facts.image.tag, digest: facts.image.digest },
-    contentHash: facts.contentHash,
-    ...(facts.revision ? { revision: facts.revision } : {}),
-    inClusterUrl: facts.inClusterUrl,
-    ...(facts.clusterIpUrl ? { clusterIpUrl: facts.clusterIpUrl } : {}),
-    changed: facts.objects.some((object) => object.action !== 'unchanged'),
-    ...(facts.rolledBack ? { rolledBack: true } : {}),
+    success: deployed.success,
+    ...(deployed.reason ? { reason: deployed.reason } : {}),
+    project,
+    name: spec.name,
+    ...(configuration ? { configuration } : {}),
+    context: target.context,
+    server: target.server,
+    namespace: spec.namespace,
+    objects: deployed.outcomes.map(({ kind, name, action }) => ({ kind, name, action })),
+    image: { reference: imageReference(image), repository: image.image, tag: image.tag, digest: image.digest },
+    contentHash: deployed.contentHash,
+    ...(deployed.revision ? { revision: deployed.revision } : {}),
+    inClusterUrl: deployed.endpoint?.inClusterUrl ?? inClusterUrl(spec.name, spec.namespace),
+    ...(deployed.endpoint?.clusterIpUrl ? { clusterIpUrl: deployed.endpoint.clusterIpUrl } : {}),
+    changed: deployed.outcomes.some((object) => object.action !== 'unchanged'),
+    ...(deployed.rolledBack ? { rolledBack: true } : {}),
     finishedAt: finishedAt.toISOString(),
   };
 }
