@@ -15,13 +15,22 @@ export function isNotFound(error: unknown): boolean {
 export function describeApiError(error: unknown): string {
   const status = httpStatusOf(error);
   const body = (error as { body?: unknown } | null)?.body;
-  // A watch's refusal has no body, only the status text as its message (`Unauthorized`); an ApiException's message
-  // is the whole response, and its body says it better.
-  const message = statusMessage(body) ?? (error instanceof Error && !error.message.startsWith('HTTP-Code:') ? error.message.split('\n')[0] : undefined);
+  const message = statusMessage(body) ?? messageWithoutBody(error);
   if (status !== undefined) return `HTTP ${status}${message ? `: ${message}` : ''}`;
   const text = error instanceof Error ? error.message : String(error);
   const cause = (error as { cause?: { message?: string } } | null)?.cause?.message;
   return `${text.split('\n')[0]}${cause ? ` (${cause})` : ''}`;
+}
+
+/**
+ * When there is no body to read: a refused watch's message is the status text (`Unauthorized`); an ApiException
+ * whose body the generated client did not keep (a 401 from the typed APIs) has it on its `Message:` line.
+ */
+function messageWithoutBody(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  if (!error.message.startsWith('HTTP-Code:')) return error.message.split('\n')[0] || undefined;
+  const line = /^Message: (.+)$/m.exec(error.message)?.[1]?.trim();
+  return line && !/^Unknown API Status Code/i.test(line) ? line : undefined;
 }
 
 function statusMessage(body: unknown): string | undefined {

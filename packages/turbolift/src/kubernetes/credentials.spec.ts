@@ -131,6 +131,9 @@ describe('apiCredentialFailure', () => {
       serverMessage: 'Unauthorized',
     });
     expect(apiCredentialFailure(Object.assign(new Error('Unauthorized'), { statusCode: 401 }))).toEqual({ kind: 'refused', serverMessage: 'Unauthorized' });
+    // The typed APIs keep no body for a 401: what the server said is on the ApiException's Message line.
+    const typed = Object.assign(new Error('HTTP-Code: 401\nMessage: Unauthorized\nBody: undefined\nHeaders: {}'), { code: 401, body: undefined });
+    expect(apiCredentialFailure(typed)).toEqual({ kind: 'refused', serverMessage: 'Unauthorized' });
   });
 
   it('leaves a 403 to the calls that need the permission, unless the cluster saw no credentials at all', () => {
