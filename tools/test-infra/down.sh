@@ -23,9 +23,9 @@ stop_pid() { # name pid
   fi
 }
 
-# Registry first (it holds no engine state), engine last.
+# Registries first (they hold no engine state), engine last.
 if [ -f "$STATE/started" ]; then
-  for name in registry dockerd; do
+  for name in auth-registry registry dockerd; do
     pid="$(awk -v n="$name" '$1 == n { print $2 }' "$STATE/started")"
     [ -n "$pid" ] && stop_pid "$name" "$pid"
   done

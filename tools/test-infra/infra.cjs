@@ -19,7 +19,7 @@ function parseExports(text) {
 
 let cached;
 
-/** Starts what is missing (engine, registry, base image) and returns the values up.sh exported. */
+/** Starts what is missing (engine, registries, base image) and returns the values up.sh exported. */
 function ensureTestInfra() {
   if (cached) return cached;
   let out;
@@ -40,6 +40,13 @@ function ensureTestInfra() {
     baseImage: env.TURBOLIFT_TEST_BASE_IMAGE,
     remoteBaseImage: env.TURBOLIFT_TEST_REMOTE_BASE_IMAGE,
     stateDir: env.TURBOLIFT_TEST_INFRA_DIR,
+    authRegistry: {
+      registry: env.TURBOLIFT_TEST_AUTH_REGISTRY,
+      username: env.TURBOLIFT_TEST_AUTH_REGISTRY_USER,
+      password: readFileSync(env.TURBOLIFT_TEST_AUTH_REGISTRY_PASSWORD_FILE, 'utf8').trim(),
+      passwordFile: env.TURBOLIFT_TEST_AUTH_REGISTRY_PASSWORD_FILE,
+      dockerConfig: env.TURBOLIFT_TEST_AUTH_DOCKER_CONFIG,
+    },
   };
   return cached;
 }

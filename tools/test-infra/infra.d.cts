@@ -8,6 +8,17 @@ export interface TestInfra {
   /** the same image in the registry, e.g. 127.0.0.1:5000/turbolift-test/node:20 */
   remoteBaseImage: string;
   stateDir: string;
+  /** The second loopback registry, which refuses pulls and pushes without its password (htpasswd, bcrypt). */
+  authRegistry: {
+    /** host:port, e.g. 127.0.0.1:5001 */
+    registry: string;
+    username: string;
+    /** random, made by up.sh once per state folder */
+    password: string;
+    passwordFile: string;
+    /** a folder to use as DOCKER_CONFIG: its config.json has `auths` for this registry only */
+    dockerConfig: string;
+  };
 }
 export function ensureTestInfra(): TestInfra;
 export function stopTestInfra(): void;

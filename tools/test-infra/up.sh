@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Brings up what container tests need, on loopback only, and only what is not already answering:
-#   - Debian packages docker.io + docker-registry (plus TURBOLIFT_TEST_INFRA_EXTRA_PACKAGES),
+#   - Debian packages docker.io + docker-registry + apache2-utils (plus TURBOLIFT_TEST_INFRA_EXTRA_PACKAGES),
 #   - a Docker engine (dockerd) when `docker info` gets no answer,
 #   - an image registry on $TURBOLIFT_TEST_REGISTRY (default 127.0.0.1:5000) when nothing answers there,
+#   - a second registry with htpasswd (bcrypt) authentication on $TURBOLIFT_TEST_AUTH_REGISTRY (default
+#     127.0.0.1:5001), its random password and a Docker config for it in the state folder,
 #   - a Node base image made from this machine's own node binary (no pulls: nothing can be pulled here),
 #     tagged $TURBOLIFT_TEST_BASE_IMAGE and pushed to the registry.
 # Idempotent and safe to run concurrently (one flock). What it started is listed in <state>/started so that
@@ -15,15 +17,21 @@ source "$HERE/lib.sh"
 NODE_MAJOR="$(node -p 'process.versions.node.split(".")[0]')"
 STATE="$TURBOLIFT_TEST_INFRA_DIR"
 REGISTRY="${TURBOLIFT_TEST_REGISTRY:-127.0.0.1:5000}"
+AUTH_REGISTRY="${TURBOLIFT_TEST_AUTH_REGISTRY:-127.0.0.1:5001}"
+AUTH_USER="${TURBOLIFT_TEST_AUTH_REGISTRY_USER:-turbolift}"
 BASE_IMAGE="${TURBOLIFT_TEST_BASE_IMAGE:-turbolift-test/node:$NODE_MAJOR}"
 DOCKER_SOCKET="${TURBOLIFT_TEST_DOCKER_SOCKET:-/var/run/docker.sock}"
 ENGINE_WAIT_S="${TURBOLIFT_TEST_ENGINE_WAIT_S:-60}"
 REGISTRY_WAIT_S="${TURBOLIFT_TEST_REGISTRY_WAIT_S:-30}"
 
-case "$REGISTRY" in
-  127.*|localhost:*|\[::1\]:*) ;;
-  *) die "TURBOLIFT_TEST_REGISTRY=$REGISTRY is not a loopback address" ;;
-esac
+for pair in "TURBOLIFT_TEST_REGISTRY=$REGISTRY" "TURBOLIFT_TEST_AUTH_REGISTRY=$AUTH_REGISTRY"; do
+  case "${pair#*=}" in
+    127.*|localhost:*|\[::1\]:*) ;;
+    *) die "$pair is not a loopback address" ;;
+  esac
+done
+[ "$AUTH_REGISTRY" != "$REGISTRY" ] || die "TURBOLIFT_TEST_AUTH_REGISTRY and TURBOLIFT_TEST_REGISTRY are both $REGISTRY"
+case "$AUTH_USER" in *:*|'') die "TURBOLIFT_TEST_AUTH_REGISTRY_USER=$AUTH_USER: a user name without ':'" ;; esac
 
 mkdir -p "$STATE"
 # The daemons started below must not inherit fd 9, or they would hold the lock for their lifetime.
@@ -39,7 +47,8 @@ record_started() { # name pid
 
 # ---- packages -------------------------------------------------------------------------------------------
 # shellcheck disable=SC2086
-ensure_debian_packages docker.io docker-registry ${TURBOLIFT_TEST_INFRA_EXTRA_PACKAGES:-}
+# apache2-utils: htpasswd, for the authenticated registry's bcrypt password file.
+ensure_debian_packages docker.io docker-registry apache2-utils ${TURBOLIFT_TEST_INFRA_EXTRA_PACKAGES:-}
 
 # ---- Docker engine --------------------------------------------------------------------------------------
 if [ -z "${DOCKER_HOST:-}" ]; then export DOCKER_HOST="unix://$DOCKER_SOCKET"; fi
@@ -94,6 +103,64 @@ YAML
     die "registry did not answer within ${REGISTRY_WAIT_S}s at http://$REGISTRY (log: $STATE/registry.log; is the port taken?)"
   fi
 fi
+
+# ---- image registry with authentication ------------------------------------------------------------------
+# The same docker-registry, with htpasswd auth (bcrypt, the only hash it takes): pulls and pushes without the
+# password get 401. The password is random, made once per state folder; the Docker config next to it holds
+# this registry only, so tests use it as DOCKER_CONFIG and the user's own ~/.docker is never touched.
+AUTH_DIR="$STATE/auth-registry"
+AUTH_PASSWORD_FILE="$AUTH_DIR/password"
+AUTH_DOCKER_CONFIG="$AUTH_DIR/docker-config"
+mkdir -p "$AUTH_DIR/data" "$AUTH_DOCKER_CONFIG"
+chmod 700 "$AUTH_DIR"
+auth_status() { # [curl options...]: the HTTP status of /v2/ (000 when nothing answers)
+  curl -sS -o /dev/null -w '%{http_code}' --max-time 2 "$@" "http://$AUTH_REGISTRY/v2/" 2>/dev/null || true
+}
+auth_registry_refuses_anonymous() { [ "$(auth_status)" = 401 ]; }
+auth_registry_takes_password() { [ "$(auth_status --user "$AUTH_USER:$(cat "$AUTH_PASSWORD_FILE")")" = 200 ]; }
+
+if [ ! -s "$AUTH_PASSWORD_FILE" ]; then
+  (umask 077 && head -c 18 /dev/urandom | base64 | tr '+/' '-_' >"$AUTH_PASSWORD_FILE")
+fi
+status="$(auth_status)"
+if [ "$status" = 401 ] && auth_registry_takes_password; then
+  log "authenticated registry already answers at http://$AUTH_REGISTRY (user $AUTH_USER)"
+elif [ "$status" != 000 ]; then
+  die "http://$AUTH_REGISTRY answers (/v2/: HTTP $status) but does not take the password in $AUTH_PASSWORD_FILE; stop it, or set TURBOLIFT_TEST_AUTH_REGISTRY to a free loopback port"
+else
+  command -v htpasswd >/dev/null || die "htpasswd is not installed (package apache2-utils)"
+  (umask 077 && htpasswd -B -i -c "$AUTH_DIR/htpasswd" "$AUTH_USER" <"$AUTH_PASSWORD_FILE" 2>/dev/null) \
+    || die "htpasswd -B could not write $AUTH_DIR/htpasswd"
+  cat >"$AUTH_DIR/registry.yml" <<YAML
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $AUTH_DIR/data
+  delete:
+    enabled: true
+http:
+  addr: $AUTH_REGISTRY
+auth:
+  htpasswd:
+    realm: turbolift-test
+    path: $AUTH_DIR/htpasswd
+YAML
+  log "starting docker-registry with htpasswd auth on $AUTH_REGISTRY (log: $AUTH_DIR/registry.log)"
+  setsid docker-registry serve "$AUTH_DIR/registry.yml" >"$AUTH_DIR/registry.log" 2>&1 </dev/null 9>&- &
+  AUTH_REGISTRY_PID=$!
+  record_started auth-registry "$AUTH_REGISTRY_PID"
+  if ! wait_until "$REGISTRY_WAIT_S" "authenticated registry is up" auth_registry_refuses_anonymous; then
+    tail -n 15 "$AUTH_DIR/registry.log" >&2 || true
+    die "authenticated registry did not answer within ${REGISTRY_WAIT_S}s at http://$AUTH_REGISTRY (log: $AUTH_DIR/registry.log; is the port taken?)"
+  fi
+  auth_registry_takes_password || die "the registry at http://$AUTH_REGISTRY refuses the password in $AUTH_PASSWORD_FILE"
+fi
+# What `docker login` would write, without asking the engine (and without a credsStore): this registry only.
+(umask 077 && printf '{\n  "auths": {\n    "%s": { "auth": "%s" }\n  }\n}\n' "$AUTH_REGISTRY" \
+  "$(printf '%s:%s' "$AUTH_USER" "$(cat "$AUTH_PASSWORD_FILE")" | base64 -w0)" >"$AUTH_DOCKER_CONFIG/config.json.tmp")
+mv "$AUTH_DOCKER_CONFIG/config.json.tmp" "$AUTH_DOCKER_CONFIG/config.json"
 
 # ---- Node base image ------------------------------------------------------------------------------------
 NODE_BIN="$(command -v node)"
@@ -161,10 +228,15 @@ fi
   echo "export TURBOLIFT_TEST_REGISTRY=$REGISTRY"
   echo "export TURBOLIFT_TEST_BASE_IMAGE=$BASE_IMAGE"
   echo "export TURBOLIFT_TEST_REMOTE_BASE_IMAGE=$REMOTE_BASE_IMAGE"
+  echo "export TURBOLIFT_TEST_AUTH_REGISTRY=$AUTH_REGISTRY"
+  echo "export TURBOLIFT_TEST_AUTH_REGISTRY_USER=$AUTH_USER"
+  echo "export TURBOLIFT_TEST_AUTH_REGISTRY_PASSWORD_FILE=$AUTH_PASSWORD_FILE"
+  echo "export TURBOLIFT_TEST_AUTH_DOCKER_CONFIG=$AUTH_DOCKER_CONFIG"
   echo "export TURBOLIFT_TEST_INFRA_DIR=$STATE"
 } >"$STATE/env.sh"
 log "engine:   $DOCKER_HOST ($(docker info --format '{{.ServerVersion}} {{.Driver}}'))"
 log "registry: http://$REGISTRY"
+log "auth registry: http://$AUTH_REGISTRY (user $AUTH_USER, password in $AUTH_PASSWORD_FILE, DOCKER_CONFIG=$AUTH_DOCKER_CONFIG)"
 log "base:     $BASE_IMAGE ($(docker image inspect "$BASE_IMAGE" --format '{{.Size}}') bytes), $REMOTE_BASE_IMAGE"
 log "state:    $STATE (started by up.sh: $(tr '\n' ' ' <"$STATE/started"))"
 cat "$STATE/env.sh"
