@@ -305,6 +305,9 @@ state = "$CTRD/state"
     conf_dir = "$CLUSTER_STATE/cni/net.d"
   [plugins."io.containerd.grpc.v1.cri".registry.mirrors."$REGISTRY"]
     endpoint = ["http://$REGISTRY"]
+  # Other loopback registries (tools/test-infra's authenticated one, 127.0.0.1:5001) need no entry: for localhost
+  # and 127.0.0.0/8 containerd's default endpoint is plain http, so a running cluster pulls from a new one as is.
+  # Credentials come with each pull from the kubelet (the pod's imagePullSecrets), never from this file.
 TOML
 start_process containerd containerd --config "$CTRD/config.toml"
 await containerd 30 ctr --address "$CONTAINERD_SOCKET" version
