@@ -76,6 +76,16 @@ describe('credentialOwnerOf', () => {
     expect(credentialOwnerOf(kubeConfigWith({ certData: 'Y2VydA==', keyData: 'a2V5' }), 'dev').source).toEqual({ kind: 'client-certificate' });
     expect(credentialOwnerOf(kubeConfigWith({ authProvider: { name: 'oidc', config: {} } }), 'dev').source).toEqual({ kind: 'auth-provider', name: 'oidc' });
     expect(credentialOwnerOf(kubeConfigWith({}), 'dev').source).toEqual({ kind: 'none' });
+    const inCluster = new KubeConfig();
+    inCluster.loadFromClusterAndUser(
+      { name: 'inCluster', server: 'https://10.96.0.1:443', skipTLSVerify: false },
+      { name: 'inClusterUser', authProvider: { name: 'tokenFile', config: { tokenFile: '/var/run/secrets/kubernetes.io/serviceaccount/token' } } },
+    );
+    expect(credentialOwnerOf(inCluster, inCluster.getCurrentContext())).toEqual({
+      context: 'loaded-context',
+      user: 'inClusterUser',
+      source: { kind: 'token-file', file: '/var/run/secrets/kubernetes.io/serviceaccount/token' },
+    });
   });
 });
 

@@ -29,6 +29,8 @@ export interface ExecPlugin {
 export type CredentialSource =
   | { kind: 'exec'; exec: ExecPlugin }
   | { kind: 'token' }
+  /** A token read from a file on every request: the in-cluster ServiceAccount's, as client-node sets it up. */
+  | { kind: 'token-file'; file: string }
   | { kind: 'client-certificate' }
   | { kind: 'auth-provider'; name: string }
   | { kind: 'basic' }
@@ -66,6 +68,8 @@ function sourceOf(user: User): CredentialSource {
     };
   }
   if (user.token) return { kind: 'token' };
+  const tokenFile = user.authProvider?.config?.tokenFile;
+  if (typeof tokenFile === 'string') return { kind: 'token-file', file: tokenFile };
   if (user.authProvider) return { kind: 'auth-provider', name: String(user.authProvider.name ?? 'auth-provider') };
   if (user.certData || user.certFile) return { kind: 'client-certificate' };
   if (user.username) return { kind: 'basic' };
@@ -177,6 +181,8 @@ export function describeCredentialFailure(owner: CredentialOwner, failure: Crede
           return `the cluster refused the token ${plugin} gave ${who}${what}; ${loginOr}${runIt} and check it is for this cluster, ${thenWhoami}`;
         case 'token':
           return `the cluster refused the token of ${who}${what}: expired, revoked or for another cluster; put a new one in the kubeconfig, ${thenWhoami}`;
+        case 'token-file':
+          return `the cluster refused the token in ${source.file} of ${who}${what}: expired, or its ServiceAccount was deleted; ${thenWhoami}`;
         case 'client-certificate':
           return `the cluster refused the client certificate of ${who}${what}: it is not signed by a CA the cluster trusts; get a new one, ${thenWhoami}`;
         case 'auth-provider':
