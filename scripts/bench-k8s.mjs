@@ -11,8 +11,11 @@
 //      `nx show projects` in the same workspace;
 //   5. the example's compressAll (examples/text-compress) over 3,000 and 30,000 texts in chunks of 250 sent together:
 //      2 replicas of 1 CPU (1 worker each) through the ClusterIP against the same stub in local mode, in this process;
-//   6. the CPU autoscaler: time from the start of a load to 2 ready replicas (and back to 1 after it).
-// The echo service of 1-3 runs its function inline (workers 0): those sections measure the path and the rollouts.
+//   6. the CPU autoscaler: time from the start of a load to 2 ready replicas (and back to 1 after it);
+//   7. atomic deploys that fail (an image that cannot be pulled; a version that never becomes ready) and roll back:
+//      time from the start to the old pods serving alone (the new pod gone), against a good rolling update of the
+//      same service in the same run, with the bounded load running through it. `BENCH_K8S_ONLY=atomic` runs only 7.
+// The echo service of 1-3 and 7 runs its function inline (workers 0): those sections measure the path and the rollouts.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -40,10 +43,14 @@ const COMPRESS_LIMIT_MS = 150_000;
 const HPA_TRIALS = Number(process.env.BENCH_K8S_HPA_TRIALS ?? 2);
 const HPA_LIMIT_MS = 240_000;
 const HPA_CALLERS = 4;
+/** The never-ready version's rollout timeout; the pull failure is given up after the executor's 10 s grace. */
+const ATOMIC_TIMEOUT_SECONDS = 20;
+/** Bound of the load through one atomic deploy (its timeout, the rollback, the old pods alone). */
+const ATOMIC_LOAD_LIMIT_MS = 120_000;
 
 // ---- load mode: a child process that calls one URL for a bounded time and prints its counts ----
 if (process.argv[2] === '--load') {
-  const [, , , fnName, url, retries, durationMs] = process.argv;
+  const [, , , fnName, url, retries, durationMs, limitMs] = process.argv;
   process.env.TURBOLIFT_MODE = 'distributed';
   process.env[`TURBOLIFT_${fnName.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}_URL`] = url;
   const { liftedStub } = require('@turbolift/runtime');
@@ -51,7 +58,7 @@ if (process.argv[2] === '--load') {
   const counts = { ok: 0, failed: 0, errors: {} };
   let issued = 0;
   const started = performance.now();
-  let stopAt = started + Math.min(Number(durationMs), PHASE_LIMIT_MS);
+  let stopAt = started + Math.min(Number(durationMs), Number(limitMs ?? PHASE_LIMIT_MS));
   process.stdin.on('data', () => (stopAt = Math.min(stopAt, performance.now())));
   process.stdin.on('error', () => undefined);
   const worker = async () => {
@@ -150,6 +157,25 @@ function naiveImage() {
   return buildAndPush(`${registry}/turbolift-bench/naive-echo`, context);
 }
 
+/** A plain HTTP server whose TEST_MODE=unready keeps its readiness probe at 503: a version that never becomes ready. */
+function modesImage() {
+  const context = join(work, 'image-modes');
+  mkdirSync(context, { recursive: true });
+  const server = `const http = require('node:http');
+const mode = process.env.TEST_MODE || 'ok';
+const server = http.createServer((req, res) => {
+  if (req.url === '/readyz') { res.writeHead(mode === 'unready' ? 503 : 200); return res.end(mode); }
+  res.writeHead(200);
+  res.end('ok');
+});
+server.listen(Number(process.env.PORT || 8080), process.env.HOST || '127.0.0.1');
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
+`;
+  writeFileSync(join(context, 'server.js'), server);
+  writeFileSync(join(context, 'Dockerfile'), readFileSync(join(root, 'e2e/fixtures/deploy/naive/Dockerfile'), 'utf8'));
+  return buildAndPush(`${registry}/turbolift-bench/modes`, context);
+}
+
 // ---- deploy-k8s through the built executor, as Nx would call it (one process, no Nx startup) ----
 const deployExecutor = require(join(root, 'packages/turbolift/dist/executors/deploy-k8s/executor.js')).default;
 const deployWorkspace = join(work, 'deploy-ws');
@@ -181,8 +207,9 @@ async function deploy(project, record, options = {}) {
 }
 
 /** Starts the bounded load in a child process (so the deploy's own work does not share its event loop). */
-async function startLoad(fnName, url, retries) {
-  const child = spawn(process.execPath, [new URL(import.meta.url).pathname, '--load', fnName, url, String(retries), String(PHASE_LIMIT_MS)], {
+async function startLoad(fnName, url, retries, limitMs = PHASE_LIMIT_MS) {
+  const args = ['--load', fnName, url, String(retries), String(limitMs), String(limitMs)];
+  const child = spawn(process.execPath, [new URL(import.meta.url).pathname, ...args], {
     cwd: root,
     stdio: ['pipe', 'pipe', 'inherit'],
   });
@@ -230,6 +257,15 @@ async function main() {
 
   console.error(`bench-k8s: images, namespace ${namespace}`);
   const turbolift = turboliftImage();
+  if (process.env.BENCH_K8S_ONLY === 'atomic') {
+    const atomic = await atomicBench(turbolift, modesImage());
+    console.info = info;
+    log(`Measured ${new Date().toISOString().slice(0, 10)}, load average ${loadAtStart.toFixed(1)} → ${loadavg()[0].toFixed(1)}:`);
+    log('');
+    printAtomic(log, atomic);
+    console.log(lines.join('\n'));
+    return;
+  }
   const naive = naiveImage();
 
   // 1. deploy to ready
@@ -296,6 +332,9 @@ async function main() {
   await delay(2000);
   failures['naive, 1 of 2 pods deleted'] = await naiveKill.stop();
 
+  // 7. atomic deploys that fail and roll back
+  const atomic = await atomicBench(turbolift, modesImage());
+
   // 5. and 6. CPU-heavy: the node's 2 cores go to these pods alone (the echo pods are removed first).
   await kubectlAsync('delete', 'deployments', '--all', '-n', namespace, '--wait=true', '--timeout=120s');
   const compress = compressImage();
@@ -351,7 +390,25 @@ async function main() {
   );
   log('|---|---|---|---|---|');
   autoscaler.forEach((t, i) => log(`| trial ${i + 1} | ${seconds(t.upMs)} | ${seconds(t.downMs)} | ${t.ok} | ${t.failed} |`));
+  log('');
+  printAtomic(log, atomic);
   console.log(lines.join('\n'));
+}
+
+function printAtomic(log, rows) {
+  log(
+    '| atomic deploy that fails, 2 replicas | good rolling update (baseline) | failed deploy returns | rollback: started → old pods alone | ' +
+      'start → old pods alone (new pod gone) | alone vs good update | rollback vs good update | calls ok | failed |',
+  );
+  log('|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    const calls = r.calls ? `| ${r.calls.ok} | ${r.calls.failed} |` : '| – | – |';
+    log(
+      `| ${r.label} | ${seconds(r.goodMs)} | ${seconds(r.failedMs)} | ${seconds(r.aloneMs - r.rollbackAtMs)} | ${seconds(r.aloneMs)} | ` +
+        `${(r.aloneMs / r.goodMs).toFixed(2)}× | ${((r.aloneMs - r.rollbackAtMs) / r.goodMs).toFixed(2)}× ${calls}`,
+    );
+  }
+  for (const r of rows) log(`- ${r.label}: ${r.reason}`);
 }
 
 const kubectlJson = (...args) =>
@@ -364,13 +421,13 @@ const kubectlJson = (...args) =>
     child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`kubectl ${args.join(' ')}: ${err.trim()}`))));
   });
 
-/** Polls `check` every 500 ms until it returns a value (not undefined), at most `limitMs`. */
-async function poll(what, check, limitMs) {
+/** Polls `check` every `intervalMs` until it returns a value (not undefined), at most `limitMs`. */
+async function poll(what, check, limitMs, intervalMs = 500) {
   const deadline = performance.now() + limitMs;
   while (performance.now() < deadline) {
     const value = await check().catch(() => undefined);
     if (value !== undefined) return value;
-    await delay(500);
+    await delay(intervalMs);
   }
   throw new Error(`bench-k8s: no ${what} within ${limitMs / 1000} s`);
 }
@@ -479,6 +536,79 @@ async function autoscalerBench(image) {
   }
   process.env.TURBOLIFT_MODE = 'local';
   return trials;
+}
+
+/**
+ * 7. Atomic deploys that fail, each against a good rolling update of the same 2-replica service just before it: one
+ * whose image cannot be pulled (the turbolift echo service, the bounded load running through it) and one that never
+ * becomes ready (its readiness probe answers 503; the rollout is given up at its timeout). Measured from the start of
+ * the failing deploy to its old pods serving alone (no other pod of the service left, not even a terminating one).
+ */
+async function atomicBench(turbolift, modes) {
+  const cases = [
+    {
+      label: 'image cannot be pulled (tag does not exist)',
+      name: 'bench-atomic-pull',
+      record: turbolift,
+      options: ECHO,
+      bad: { record: { ...turbolift, tag: 'does-not-exist', tags: ['does-not-exist'], digest: null }, options: {} },
+      load: true,
+    },
+    {
+      label: `never ready (readiness 503), timeoutSeconds ${ATOMIC_TIMEOUT_SECONDS}`,
+      name: 'bench-atomic-unready',
+      record: modes,
+      options: {},
+      bad: { record: modes, options: { env: { ROUND: '1', TEST_MODE: 'unready' }, timeoutSeconds: ATOMIC_TIMEOUT_SECONDS } },
+      load: false,
+    },
+  ];
+  const rows = [];
+  for (const c of cases) {
+    const selector = `app.kubernetes.io/instance=${c.name}`;
+    const podNames = async () => (await kubectlJson('get', 'pods', '-n', namespace, '-l', selector)).items.map((pod) => pod.metadata.name);
+    const { url } = (await deploy(c.name, c.record, { ...c.options, replicas: 2, env: { ROUND: '0' } })).result;
+    const good = await deploy(c.name, c.record, { ...c.options, replicas: 2, env: { ROUND: '1' } });
+    // The first round's pods finish draining: what is left are the pods the failing deploy must leave alone.
+    const oldPods = await poll(`2 pods of ${c.name}`, async () => ((names) => (names.length === 2 ? names : undefined))(await podNames()), 120_000);
+    let load;
+    if (c.load) {
+      await clusterIpAnswers(url);
+      load = await startLoad('benchEcho', url, 3, ATOMIC_LOAD_LIMIT_MS);
+    }
+    console.error(`bench-k8s: atomic deploy of ${c.name} that fails (${c.label})`);
+    const recordFile = join(deployWorkspace, 'dist/apps', c.name, 'image.json');
+    writeFileSync(recordFile, JSON.stringify({ service: c.name, ...c.bad.record }));
+    let rollbackAt;
+    const quiet = console.info;
+    console.info = (...args) => {
+      if (rollbackAt === undefined && args.join(' ').includes(`${c.name}: rolling back`)) rollbackAt = performance.now();
+    };
+    const started = performance.now();
+    const options = { ...c.options, replicas: 2, env: { ROUND: '1' }, ...c.bad.options, atomic: true };
+    let failed;
+    try {
+      failed = await deployExecutor({ kubeconfig, namespace, createNamespace: true, ...options, resources: { requests: SMALL_REQUESTS } }, contextFor(c.name));
+    } finally {
+      console.info = quiet;
+    }
+    const failedMs = performance.now() - started;
+    if (failed.success || !/rolled back/.test(failed.reason ?? ''))
+      throw new Error(`the atomic deploy of ${c.name} did not fail and roll back: ${failed.reason}`);
+    const aloneMs = await poll(
+      `old pods of ${c.name} alone`,
+      async () => {
+        const names = await podNames();
+        return names.length === oldPods.length && names.every((name) => oldPods.includes(name)) ? performance.now() - started : undefined;
+      },
+      120_000,
+      200,
+    );
+    const calls = load ? await load.stop() : undefined;
+    rows.push({ label: c.label, goodMs: good.ms, failedMs, rollbackAtMs: (rollbackAt ?? started) - started, aloneMs, calls, reason: failed.reason });
+    await kubectlAsync('delete', 'deployment', c.name, '-n', namespace, '--wait=true', '--timeout=120s');
+  }
+  return rows;
 }
 
 /** A bare Nx workspace with 20 lifted-service markers, using this repository's nx and plugin. */
