@@ -19,6 +19,17 @@ export interface CallTarget {
 // Enough sockets for heavy fan-out; beyond it calls queue in the pool instead of opening more.
 const CONNECTIONS_PER_ORIGIN = 64;
 
+/**
+ * Idle keep-alive sockets: the client must drop one before the service does, or a call sent on a socket
+ * the service just closed fails with a reset. undici keeps an idle socket for the service's advertised
+ * `keep-alive: timeout=` less `thresholdMs`, at most `maxMs`, and for `defaultMs` when nothing is advertised.
+ * A lifted service advertises and keeps 72 s by default (DEFAULT_KEEP_ALIVE_TIMEOUT_MS in contract.ts; Node
+ * closes it a second later still), so the stub keeps 60 s: 13 s below the service, whatever delays the
+ * close on either side (undici checks its timers every half second). A service configured lower (TURBOLIFT_KEEP_ALIVE_TIMEOUT_MS)
+ * advertises it, and the stub then keeps its value less 2 s.
+ */
+export const STUB_KEEP_ALIVE = { defaultMs: 4000, maxMs: 60_000, thresholdMs: 2000 } as const;
+
 const pools = new Map<string, Undici.Pool>();
 let undici: typeof Undici | undefined;
 const targets = new Map<string, CallTarget>();
@@ -32,7 +43,13 @@ export function callTarget(url: string): CallTarget {
   let pool = pools.get(parsed.origin);
   if (!pool) {
     undici ??= require('undici') as typeof Undici;
-    pool = new undici.Pool(parsed.origin, { connections: CONNECTIONS_PER_ORIGIN, pipelining: 1 });
+    pool = new undici.Pool(parsed.origin, {
+      connections: CONNECTIONS_PER_ORIGIN,
+      pipelining: 1,
+      keepAliveTimeout: STUB_KEEP_ALIVE.defaultMs,
+      keepAliveMaxTimeout: STUB_KEEP_ALIVE.maxMs,
+      keepAliveTimeoutThreshold: STUB_KEEP_ALIVE.thresholdMs,
+    });
     pools.set(parsed.origin, pool);
   }
   const base = parsed.pathname.replace(/\/+$/, '');
