@@ -10,6 +10,7 @@ export type ServiceErrorCode =
   | 'TL_ARGUMENT_COUNT'
   | 'TL_BODY_TOO_LARGE'
   | 'TL_BAD_REQUEST'
+  | 'TL_REQUEST_TIMEOUT'
   | 'TL_NOT_FOUND'
   | 'TL_FUNCTION_THREW'
   | 'TL_RESULT_NOT_ENCODABLE'
@@ -45,6 +46,17 @@ export const callTimedOut = (fnName: string, ms: number, stopped: boolean) =>
     504,
     `${fnName} gave no result within ${ms} ms of the call's arrival (${SERVICE_ENV.callTimeoutMs})` +
       (stopped ? '; the worker running it was stopped and replaced' : ''),
+  );
+
+/** The request did not arrive in time: its head or the whole of it (Node's bounds), or its body stalled. */
+export const requestTimedOut = (reason: 'stalled' | 'late', ms: { headersTimeoutMs: number; bodyTimeoutMs: number; requestTimeoutMs: number }) =>
+  new ServiceError(
+    'TL_REQUEST_TIMEOUT',
+    408,
+    reason === 'stalled'
+      ? `no byte of the request body arrived for ${ms.bodyTimeoutMs} ms (${SERVICE_ENV.bodyTimeoutMs})`
+      : `the request did not arrive in time: its headers within ${ms.headersTimeoutMs} ms (${SERVICE_ENV.headersTimeoutMs}), ` +
+          `all of it within ${ms.requestTimeoutMs} ms (${SERVICE_ENV.requestTimeoutMs})`,
   );
 
 /** `bound`: which limit the queue reached, e.g. "TURBOLIFT_MAX_QUEUE 32". */

@@ -2,7 +2,19 @@
  * Service options and their environment variables, normalised once at the edge.
  */
 import { normalizeArity, type ArityOption, type ArityRange } from './arity';
-import { DEFAULT_CALL_TIMEOUT_MS, DEFAULT_MAX_QUEUE_WAIT_MS, POOL_LIMITS, QUEUE_PER_WORKER, SERVICE_ENV } from '../contract';
+import {
+  CONNECTION_LIMITS,
+  DEFAULT_BODY_TIMEOUT_MS,
+  DEFAULT_CALL_TIMEOUT_MS,
+  DEFAULT_HEADERS_TIMEOUT_MS,
+  DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
+  DEFAULT_MAX_QUEUE_WAIT_MS,
+  MIN_REQUEST_TIMEOUT_MS,
+  MIN_UPLOAD_BYTES_PER_SECOND,
+  POOL_LIMITS,
+  QUEUE_PER_WORKER,
+  SERVICE_ENV,
+} from '../contract';
 import { usableCpus } from './cpus';
 
 export interface ServeOptions {
@@ -61,6 +73,28 @@ export interface ServeOptions {
    * time bound.
    */
   maxQueueWaitMs?: number;
+  /**
+   * Longest the head of a request (request line and headers) may take to arrive from its first byte; past
+   * it the connection gets 408 and is closed. Default `$TURBOLIFT_HEADERS_TIMEOUT_MS`, else 10000; 0: none.
+   */
+  headersTimeoutMs?: number;
+  /**
+   * Longest a request body may go without a byte arriving; past it the caller gets 408 `TL_REQUEST_TIMEOUT`
+   * (when nothing was answered yet) and the connection is closed. A body that keeps arriving may take
+   * longer. Default `$TURBOLIFT_BODY_TIMEOUT_MS`, else 10000; 0: none.
+   */
+  bodyTimeoutMs?: number;
+  /**
+   * Longest a whole request (head and body) may take to arrive, however steadily; 408 and closed past it.
+   * Default `$TURBOLIFT_REQUEST_TIMEOUT_MS`, else the body limit at 1 MiB/s and at least 60000; 0: none.
+   */
+  requestTimeoutMs?: number;
+  /**
+   * How long an idle keep-alive connection stays open between requests (advertised in `keep-alive:
+   * timeout=`); keep it above the callers' own idle timeout. Default `$TURBOLIFT_KEEP_ALIVE_TIMEOUT_MS`,
+   * else 72000.
+   */
+  keepAliveTimeoutMs?: number;
 }
 
 export interface NormalizedServeOptions {
@@ -82,6 +116,11 @@ export interface NormalizedServeOptions {
   maxQueue: number;
   /** 0: no time bound. */
   maxQueueWaitMs: number;
+  /** The connection timeouts; 0: none (not for keep-alive). */
+  headersTimeoutMs: number;
+  bodyTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
 }
 
 const MIB = 1024 * 1024;
@@ -111,11 +150,13 @@ export function normalizeServeOptions(
   const maxQueueWaitMs =
     options.maxQueueWaitMs ?? envInteger(env, SERVICE_ENV.maxQueueWaitMs, DEFAULT_MAX_QUEUE_WAIT_MS, limits.maxQueueWaitMs.min, limits.maxQueueWaitMs.max);
   checkInteger('maxQueueWaitMs', maxQueueWaitMs, limits.maxQueueWaitMs);
+  const bodyLimit = options.bodyLimit ?? envBytes(env, SERVICE_ENV.bodyLimit, 16 * MIB);
+  const timeouts = connectionTimeouts(options, env, bodyLimit);
   return {
     name,
     host: options.host ?? (env[SERVICE_ENV.host] || '127.0.0.1'),
     port: options.port ?? envInteger(env, SERVICE_ENV.port, 8080, 0, 65535),
-    bodyLimit: options.bodyLimit ?? envBytes(env, SERVICE_ENV.bodyLimit, 16 * MIB),
+    bodyLimit,
     arity: normalizeArity(fn, options.arity, name),
     remoteStack: options.remoteStack ?? env[SERVICE_ENV.remoteStack] === '1',
     drainMs: options.drainMs ?? envInteger(env, SERVICE_ENV.drainMs, inKubernetes ? 5000 : 0, 0, Number.MAX_SAFE_INTEGER),
@@ -127,7 +168,38 @@ export function normalizeServeOptions(
     callTimeoutMs,
     maxQueue,
     maxQueueWaitMs,
+    ...timeouts,
   };
+}
+
+type ConnectionTimeouts = Pick<NormalizedServeOptions, 'headersTimeoutMs' | 'bodyTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'>;
+
+function connectionTimeouts(options: ServeOptions, env: NodeJS.ProcessEnv, bodyLimit: number): ConnectionTimeouts {
+  const limits = CONNECTION_LIMITS;
+  const setting = (key: keyof ConnectionTimeouts, fallback: number): number => {
+    const { min, max } = limits[key];
+    const value = options[key] ?? envInteger(env, SERVICE_ENV[key], fallback, min, max);
+    checkInteger(key, value, limits[key]);
+    return value;
+  };
+  const scaledRequestTimeout = Math.min(
+    limits.requestTimeoutMs.max,
+    Math.max(MIN_REQUEST_TIMEOUT_MS, Math.ceil((bodyLimit / MIN_UPLOAD_BYTES_PER_SECOND) * 1000)),
+  );
+  const timeouts = {
+    headersTimeoutMs: setting('headersTimeoutMs', DEFAULT_HEADERS_TIMEOUT_MS),
+    bodyTimeoutMs: setting('bodyTimeoutMs', DEFAULT_BODY_TIMEOUT_MS),
+    requestTimeoutMs: setting('requestTimeoutMs', scaledRequestTimeout),
+    keepAliveTimeoutMs: setting('keepAliveTimeoutMs', DEFAULT_KEEP_ALIVE_TIMEOUT_MS),
+  };
+  // The head is part of the request: Node refuses a headers timeout longer than the request's.
+  if (timeouts.requestTimeoutMs > 0 && timeouts.headersTimeoutMs > timeouts.requestTimeoutMs) {
+    throw new TypeError(
+      `serve option headersTimeoutMs (${SERVICE_ENV.headersTimeoutMs}) must not exceed requestTimeoutMs (${SERVICE_ENV.requestTimeoutMs}): ` +
+        `got ${timeouts.headersTimeoutMs} > ${timeouts.requestTimeoutMs}`,
+    );
+  }
+  return timeouts;
 }
 
 function checkInteger(key: string, value: number, { min, max }: { min: number; max: number }): void {

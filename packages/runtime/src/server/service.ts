@@ -8,6 +8,7 @@ import type * as FastifyPackage from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { JSON_CONTENT_TYPE, MSGPACK_CONTENT_TYPE } from '../codec';
 import { releasePacked } from '../codec/msgpack';
+import { clientErrorHandler, connectionOptions, watchConnections } from './connections';
 import { ServiceError, fromFastifyError } from './errors';
 import { createExecutor, type Executor } from './executor';
 import type { Answer, Route, ServedFunction } from './invoke';
@@ -34,7 +35,11 @@ export function buildService(fn: ServedFunction, options: NormalizedServeOptions
     // Calls that arrive after close() get 503 + connection: close; those in flight finish.
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // Headers, body, whole-request and keep-alive timeouts: connections.ts.
+    ...connectionOptions(options),
+    clientErrorHandler: clientErrorHandler(options),
   });
+  watchConnections(app, options);
 
   // Only our two media types are arguments; anything else (fastify also reads text/plain) is a 415.
   // Bodies stay bytes here: they are decoded where the function runs, off the main thread in a pool.
@@ -83,14 +88,21 @@ export function buildService(fn: ServedFunction, options: NormalizedServeOptions
     else reply.code(503).send({ status: lifecycle.draining ? 'draining' : 'starting' });
   });
 
+  // Answered before its body is in (415, 404…): close the connection after the answer, rather than read
+  // the rest of the body to reuse it (and never answer a second time when that body stalls).
+  const closeIfUnread = (request: FastifyRequest, reply: FastifyReply) => {
+    if (lifecycle.draining || !request.raw.complete) reply.header('connection', 'close');
+  };
+
   app.setNotFoundHandler((request, reply) => {
     const error = new ServiceError('TL_NOT_FOUND', 404, `no route ${request.method} ${request.url}; calls go to POST ${CALL_PATH}`);
+    closeIfUnread(request, reply);
     reply.code(404).send(error.toBody());
   });
 
-  app.setErrorHandler((error, _request, reply) => {
+  app.setErrorHandler((error, request, reply) => {
     const failure = error instanceof ServiceError ? error : fromFastifyError(error as Error & { code?: string; statusCode?: number }, options.bodyLimit);
-    if (lifecycle.draining) reply.header('connection', 'close');
+    closeIfUnread(request, reply);
     reply.code(failure.statusCode).header('content-type', JSON_CONTENT_TYPE).send(JSON.stringify(failure.toBody()));
   });
 
