@@ -123,6 +123,24 @@ describe('diagnosePod', () => {
     expect(problem).toEqual({ pod: 'p', severity: 'pull', reason: 'ImagePullBackOff: Back-off pulling image "r/x:t"' });
   });
 
+  it("keeps a refused pull's registry answer, on one line, from the kubelet's back-off message", () => {
+    const image = '127.0.0.1:5001/team/svc@sha256:abc';
+    // The kubelet appends the last pull error to its back-off message; the runtime's text may span lines.
+    const message =
+      `Back-off pulling image "${image}": ErrImagePull: failed to pull and unpack image "${image}": failed to resolve reference "${image}":\n` +
+      '  pulling from host 127.0.0.1:5001 failed with status code [manifests sha256:abc]: 401 Unauthorized\n';
+    const problem = diagnosePod(
+      pod('p', 'rs', {
+        containerStatuses: [{ name: 'svc', image, imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: 'ImagePullBackOff', message } } }],
+      }),
+    );
+    expect(problem?.severity).toBe('pull');
+    expect(problem?.reason).toBe(
+      `ImagePullBackOff: Back-off pulling image "${image}": ErrImagePull: failed to pull and unpack image "${image}": ` +
+        `failed to resolve reference "${image}": pulling from host 127.0.0.1:5001 failed with status code [manifests sha256:abc]: 401 Unauthorized`,
+    );
+  });
+
   it('says a running pod that is not ready fails its readiness probe, and that it is still pending', () => {
     const problem = diagnosePod(
       pod('p', 'rs', {
