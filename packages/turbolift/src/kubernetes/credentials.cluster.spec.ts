@@ -3,11 +3,14 @@
 // a client certificate signed by the test cluster's CA, and broken variants of both.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ExecutorContext } from '@nx/devkit';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import deployK8sExecutor from '../executors/deploy-k8s/executor';
+import undeployK8sExecutor from '../executors/undeploy-k8s/executor';
 import { isTurboliftError } from '../errors';
 import { describeApiError, httpStatusOf } from './api-errors';
 import { applyManifests, objectApi } from './apply';
@@ -204,6 +207,45 @@ describe.skipIf(!kubeconfig)('cluster credentials against a real cluster', () =>
     expect(failure?.message).toMatch(/^the cluster refused the token exec plugin `[^`]+` gave user "soon-revoked" of context "creds-test" /);
     expect(failure?.message).toContain(`(read ConfigMap/after-revocation in ${namespace} failed: HTTP 401: Unauthorized)`);
   }, 90_000);
+
+  it('deploy-k8s and undeploy-k8s stop at the check when the plugin fails: one line, nothing applied or deleted', async () => {
+    const workspace = join(folder, 'workspace');
+    const record = { service: 'echo', image: '127.0.0.1:5000/turbolift-creds/echo', tag: 'never-pulled', digest: null, pushed: false };
+    mkdirSync(join(workspace, 'dist', 'apps', 'echo'), { recursive: true });
+    writeFileSync(join(workspace, 'package.json'), JSON.stringify({ name: '@acme/source', private: true }));
+    writeFileSync(join(workspace, 'dist', 'apps', 'echo', 'image.json'), JSON.stringify(record));
+    const context = {
+      root: workspace,
+      cwd: workspace,
+      projectName: 'echo',
+      isVerbose: false,
+      projectsConfigurations: { version: 2, projects: { echo: { root: 'apps/echo' } } },
+      nxJsonConfiguration: {},
+      projectGraph: { nodes: {}, dependencies: {} },
+    } as unknown as ExecutorContext;
+    const failing = writeKubeconfig('exec-executors', 'plugin-user', execEntry('fail', deployerToken));
+    const printed: string[] = [];
+    vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void printed.push(args.map(String).join(' ')));
+    vi.spyOn(console, 'info').mockImplementation(() => undefined);
+    // A Service as turbolift labels its own: what undeploy would delete, and deploy would configure, past the check.
+    kubectl('create', 'service', 'clusterip', 'echo', '-n', namespace, '--tcp=80:8080');
+    kubectl('label', 'service', 'echo', '-n', namespace, 'app.kubernetes.io/managed-by=turbolift', 'app.kubernetes.io/instance=echo');
+    try {
+      const deployed = await deployK8sExecutor({ kubeconfig: failing, namespace }, { ...context, targetName: 'deploy-k8s' });
+      expect(deployed.success).toBe(false);
+      expect(deployed.reason).toMatch(
+        /^cannot get credentials for user "plugin-user" of context "creds-test": exec plugin `[^`]+` exited with code 1: token service/,
+      );
+      const undeployed = await undeployK8sExecutor({ kubeconfig: failing, namespace }, { ...context, targetName: 'undeploy-k8s' });
+      expect(undeployed.success).toBe(false);
+      expect(undeployed.reason).toBe(deployed.reason);
+      expect(printed).toEqual([`deploy-k8s: ${deployed.reason}`, `undeploy-k8s: ${deployed.reason}`]);
+    } finally {
+      vi.restoreAllMocks();
+    }
+    expect(kubectl('get', 'deployments', '-n', namespace, '-o', 'name').trim()).toBe('');
+    expect(kubectl('get', 'service', 'echo', '-n', namespace, '-o', 'jsonpath={.metadata.annotations}').trim()).toBe('');
+  }, 60_000);
 
   it.skipIf(!haveClusterCa)("passes with a client certificate signed by the cluster's CA, and is refused one from another CA", async () => {
     const certificate = (name: string, subject: string, signed: boolean) => {
