@@ -25,7 +25,7 @@ export const ERROR_CODES = {
   TL_KUBECONFIG: 'the kubeconfig, its context or its namespace cannot be used',
   TL_APPLY_FAILED: 'the API server refused an object',
   TL_CLUSTER_CREDENTIALS: "the cluster refused the kubeconfig user's credentials, or they could not be obtained (expired token, failing exec plugin)",
-  TL_PULL_SECRET_NO_CREDENTIALS: "createPullSecret is set and the Docker config holds no credentials for the image's registry",
+  TL_PULL_SECRET_NO_CREDENTIALS: "createPullSecret is set and the Docker config holds no credentials for the image's registry that the kubelet can pull with",
   TL_PATCH_REFUSED: 'a patch cannot be applied to the rendered objects, or would change what turbolift relies on (selector, probes)',
   TL_PORT_IN_USE: 'the port a local service should listen on is taken',
   TL_SERVICE_EXITED: 'a local service process ended before it was ready',

@@ -54,9 +54,11 @@ describe('pullSecretFor', () => {
     });
   });
 
-  it('keeps an identity token as one', () => {
+  it('refuses an identity token, which the kubelet cannot pull with, before anything is applied', () => {
     writeConfig({ auths: { 'registry.internal': { identitytoken: 'tok' } } });
-    expect(auths(pullSecretFor('svc', 'registry.internal/svc', { dockerConfig: file }))).toEqual({ 'registry.internal': { identitytoken: 'tok' } });
+    expect(() => pullSecretFor('svc', 'registry.internal/svc', { dockerConfig: file })).toThrow(
+      /^createPullSecret: the credentials for registry registry\.internal \(.+\) are an identity token, which the kubelet cannot pull with; name a Secret/,
+    );
   });
 
   it("asks the registry's credential helper, else the credential store, for that registry", () => {
@@ -69,9 +71,7 @@ describe('pullSecretFor', () => {
     expect(auths(pullSecretFor('svc', 'registry.internal/team/svc', { dockerConfig: file, runHelper }))).toEqual({
       'registry.internal': { username: 'AWS', password: 'helper-secret', auth: basic('AWS', 'helper-secret') },
     });
-    expect(auths(pullSecretFor('svc', 'other.internal/svc', { dockerConfig: file, runHelper }))).toEqual({
-      'other.internal': { identitytoken: 'store-token' },
-    });
+    expect(() => pullSecretFor('svc', 'other.internal/svc', { dockerConfig: file, runHelper })).toThrow(/identity token/);
     expect(asked).toEqual(['ecr-login registry.internal', 'pass other.internal']);
   });
 

@@ -37,6 +37,15 @@ export function pullSecretFor(serviceName: string, image: string, options: PullS
   const registry = registryOfImage(image);
   const file = options.dockerConfig ?? dockerConfigPath();
   const resolved = resolveRegistryAuth(registry, file, options.runHelper ?? runCredentialHelper);
+  if (resolved.auth?.identitytoken && !resolved.auth.password) {
+    // The kubelet reads username, password and auth from a dockerconfigjson entry, never an identity token: a Secret
+    // holding one would apply cleanly and then fail every pull with 401, so the deploy stops here instead.
+    throw new TurboliftError(
+      'TL_PULL_SECRET_NO_CREDENTIALS',
+      `createPullSecret: the credentials for registry ${registry} (${resolved.source}) are an identity token, which the kubelet cannot pull with; ` +
+        `name a Secret with a username and password (or a registry token) in imagePullSecrets, or use the cluster's credential provider for ${registry}`,
+    );
+  }
   const entry = resolved.auth && configEntry(resolved.auth);
   if (!entry) {
     // The lookup's own note speaks of pushing; here only why the helper gave nothing matters.
@@ -51,11 +60,10 @@ export function pullSecretFor(serviceName: string, image: string, options: PullS
   return { name: pullSecretName(serviceName), dockerConfigJson: JSON.stringify({ auths: { [key]: entry } }) };
 }
 
-type ConfigEntry = { username: string; password: string; auth: string } | { identitytoken: string };
+type ConfigEntry = { username: string; password: string; auth: string };
 
-/** One `auths` entry as the kubelet reads it: user, password and their base64 `auth`; or the identity token. */
+/** One `auths` entry as the kubelet reads it: user, password and their base64 `auth`. */
 function configEntry(auth: RegistryAuth): ConfigEntry | undefined {
-  if (auth.identitytoken) return { identitytoken: auth.identitytoken };
   if (auth.username === undefined || !auth.password) return undefined;
   return { username: auth.username, password: auth.password, auth: Buffer.from(`${auth.username}:${auth.password}`).toString('base64') };
 }
