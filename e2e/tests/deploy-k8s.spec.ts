@@ -32,6 +32,7 @@ describe('deploy-k8s in a fresh workspace against a real cluster', () => {
   let ws: string;
   let kubectl: ReturnType<typeof kubectlFor>;
   const namespace = uniqueNamespace('deploy');
+  const environments = { staging: uniqueNamespace('staging'), production: uniqueNamespace('production') };
 
   /** Each Deployment's content hash, generation, ready replicas and the ReplicaSets it owns, as the cluster says. */
   function clusterState(): Map<string, DeploymentState> {
@@ -73,12 +74,16 @@ describe('deploy-k8s in a fresh workspace against a real cluster', () => {
     run('npm', ['install', '--no-audit', '--no-fund'], { cwd: ws });
     // The endpoints file is this machine's state, not source.
     writeFiles(ws, { '.gitignore': `${readFileSync(join(ws, '.gitignore'), 'utf8')}\n.turbolift\n` });
-    configureDeploys(ws, { kubeconfig, namespace, createNamespace: true, registerEndpoint: true });
+    configureDeploys(
+      ws,
+      { kubeconfig, namespace, createNamespace: true, registerEndpoint: true },
+      { staging: { namespace: environments.staging }, production: { namespace: environments.production } },
+    );
     commitAll(ws, 'three lifted functions, deployed to the test cluster');
   }, 10 * 60_000);
 
   afterAll(() => {
-    if (kubectl) kubectl(['delete', 'namespace', namespace, '--ignore-not-found', '--wait=false']);
+    for (const name of [namespace, ...Object.values(environments)]) kubectl?.(['delete', 'namespace', name, '--ignore-not-found', '--wait=false']);
   });
 
   it('`nx run-many -t deploy-k8s` deploys all three; kubectl agrees; distributed mode through the ClusterIPs equals local mode', () => {
@@ -152,5 +157,32 @@ describe('deploy-k8s in a fresh workspace against a real cluster', () => {
     expect(after).toEqual(before.filter((object) => !object.includes(services.count.name)));
     expect(kubectl(['get', 'pods', '-n', namespace, '-l', `app.kubernetes.io/instance=${services.count.name}`, '-o', 'name']).stdout.trim()).toBe('');
     expect(Object.keys(registeredEndpoints(ws)).sort()).toEqual([services.greet.fn, services.title.fn].sort());
+  });
+
+  it('targetDefaults configurations deploy one service to two namespaces, and undeploy with one removes only its own', () => {
+    const { project, name } = services.greet;
+    const deploymentIn = (ns: string) => kubectl(['get', 'deployments', '-n', ns, '-o', 'name', '--ignore-not-found']).stdout.trim();
+    const root = JSON.parse(nx(ws, ['show', 'project', project, '--json']).stdout).root as string;
+    const record = () => JSON.parse(readFileSync(join(ws, 'dist', root, 'deploy.json'), 'utf8'));
+
+    nx(ws, ['run', `${project}:deploy-k8s:staging`, '--output-style=static'], { timeoutMs: 5 * 60_000 });
+    expect(deploymentIn(environments.staging)).toBe(`deployment.apps/${name}`);
+    expect(record()).toMatchObject({
+      success: true,
+      configuration: 'staging',
+      namespace: environments.staging,
+      changed: true,
+      inClusterUrl: `http://${name}.${environments.staging}.svc:80`,
+    });
+
+    nx(ws, ['run-many', '-t', 'deploy-k8s', '-c', 'production', `--projects=${project}`, '--output-style=static'], { timeoutMs: 5 * 60_000 });
+    expect(deploymentIn(environments.production)).toBe(`deployment.apps/${name}`);
+    expect(record()).toMatchObject({ success: true, configuration: 'production', namespace: environments.production });
+    expect(record().image.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+
+    nx(ws, ['run', `${project}:undeploy-k8s:staging`, '--output-style=static']);
+    expect(deploymentIn(environments.staging)).toBe('');
+    expect(kubectl(['rollout', 'status', `deployment/${name}`, '-n', environments.production, '--timeout=60s']).stdout).toMatch(/successfully rolled out/);
+    expect(deploymentIn(namespace)).toContain(`deployment.apps/${name}`);
   });
 });
