@@ -1,5 +1,4 @@
-import { checkClusterAccess, credentialFailureOf } from '../kubernetes/credentials';
-import type { ClusterTarget } from '../kubernetes/kubeconfig';
+import { checkClusterAccess, credentialFailureOf, type ClusterTarget } from '../kubernetes';
 
 /**
  * The cluster part of deploy-k8s and undeploy-k8s: first one authenticated call, so that a refused or

@@ -1,16 +1,18 @@
 import { relative } from 'node:path';
 import { logger, type ExecutorContext } from '@nx/devkit';
 import {
+  deployRecord,
   deployService,
   describeApiError,
   loadClusterTarget,
   renderDryRun,
   waitUntilAnswers,
+  writeDeployRecord,
   type ApplyOutcome,
+  type DeployRecord,
   type DeployServiceResult,
 } from '../../kubernetes';
 import { pullSecretFor } from '../../docker/pull-secret';
-import { deployRecord, writeDeployRecord, type DeployRecord } from '../../kubernetes/deploy-record';
 import { registerServiceEndpoint } from '../../service/endpoints';
 import { readImageRecord } from '../../service/image-record';
 import { readWorkspaceName, requireMarker, resolveServiceProject } from '../../service/project';
