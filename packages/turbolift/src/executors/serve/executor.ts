@@ -4,6 +4,7 @@ import { resolveServiceProject } from '../../service/project';
 import { runExecutorGenerator } from '../run-executor';
 import { normalizeServeOptions } from './normalize-options';
 import type { ServeExecutorOptions } from './schema';
+import { endFailedServeTask } from './task-exit';
 
 export interface ServeResult {
   success: boolean;
@@ -15,20 +16,29 @@ export interface ServeResult {
 /**
  * `turbolift:serve`, a continuous target: yields `{ success: true }` once the service answers /readyz and
  * its URL is in the endpoints file, then stays until Nx stops it (SIGTERM/SIGINT) or the service exits.
- * Stopping drains the service and removes its endpoint.
+ * Stopping drains the service and removes its endpoint. A serve that ends on a failure (it could not start,
+ * or the service exited) yields it and then ends its task process so that every Nx in the peer range reports
+ * it as not successful (see ./task-exit); a stop by Nx ends the process from the session's signal handlers.
  */
 export default async function* serveExecutor(options: ServeExecutorOptions, context: ExecutorContext): AsyncGenerator<ServeResult> {
-  yield* runExecutorGenerator('serve', async function* () {
-    const project = resolveServiceProject(context, 'serve', options.bundleDir);
-    const service = startLocalService(normalizeServeOptions(options, project), (line) => console.log(`serve: ${line}`));
-    try {
-      await service.ready;
-      yield { success: true, baseUrl: service.baseUrl };
-      const end = await service.stopped;
-      console.error(`serve: ${project.name} stopped (${end.description})`);
-      yield { success: end.code === 0 };
-    } finally {
-      await service.stop();
-    }
-  });
+  let failed = false;
+  for await (const result of runExecutorGenerator('serve', () => serveSession(options, context))) {
+    failed = !result.success;
+    yield result;
+  }
+  if (failed) await endFailedServeTask(context);
+}
+
+async function* serveSession(options: ServeExecutorOptions, context: ExecutorContext): AsyncGenerator<ServeResult> {
+  const project = resolveServiceProject(context, 'serve', options.bundleDir);
+  const service = startLocalService(normalizeServeOptions(options, project), (line) => console.log(`serve: ${line}`));
+  try {
+    await service.ready;
+    yield { success: true, baseUrl: service.baseUrl };
+    const end = await service.stopped;
+    console.error(`serve: ${project.name} stopped (${end.description})`);
+    yield { success: end.code === 0 };
+  } finally {
+    await service.stop();
+  }
 }

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ExecutorContext } from '@nx/devkit';
 import { registerServiceEndpoint, unregisterServiceEndpoint } from '../../service/endpoints';
 import serveExecutor, { type ServeResult } from './executor';
+import { STOPPED_TASK_EXIT_CODE, failedServeExitCode } from './task-exit';
 import { freePort } from '../../../../../tools/test-support/free-port';
 import { isAlive } from '../../../../../tools/test-support/processes';
 
@@ -45,6 +46,7 @@ describe('serve', () => {
     blocker = undefined;
     if (root) rmSync(root, { recursive: true, force: true });
     vi.restoreAllMocks();
+    vi.unstubAllEnvs();
   });
 
   async function serviceWorkspace(): Promise<{ ws: string; port: number; context: ExecutorContext }> {
@@ -159,6 +161,68 @@ describe('serve', () => {
     expect(errors).toHaveBeenCalledWith('serve: svc stopped (exit code 7)');
     expect(endpointsOf(ws)).toEqual({});
     expect((await run.next()).done).toBe(true);
+  });
+  describe('as the Nx task process of its target', () => {
+    /** The workspace as Nx runs serve in it: its own nx at `nxVersion`, the task named in the environment. */
+    async function taskProcess(nxVersion: string) {
+      const workspace = await serviceWorkspace();
+      mkdirSync(join(workspace.ws, 'node_modules/nx'), { recursive: true });
+      writeFileSync(join(workspace.ws, 'node_modules/nx/package.json'), JSON.stringify({ name: 'nx', version: nxVersion }));
+      vi.stubEnv('NX_TASK_TARGET_PROJECT', 'svc');
+      vi.stubEnv('NX_TASK_TARGET_TARGET', 'serve');
+      const exit = vi.spyOn(process, 'exit').mockImplementation((() => undefined) as never);
+      return { ...workspace, context: { ...workspace.context, targetName: 'serve' } as ExecutorContext, exit };
+    }
+
+    async function holdPort(port: number) {
+      const holder = createServer().listen(port, '127.0.0.1');
+      blocker = holder;
+      await new Promise((resolve) => holder.once('listening', resolve));
+    }
+
+    it.each(['21.6.11', '23.3.2'])('under Nx %s a serve that cannot start exits as a stopped task, after its reason', async (nxVersion) => {
+      const { port, context, exit } = await taskProcess(nxVersion);
+      await holdPort(port);
+      const run = serveExecutor({}, context);
+      expect((await run.next()).value).toMatchObject({ success: false, reason: expect.stringContaining(`port ${port} on 127.0.0.1 is already in use`) });
+      expect(exit).not.toHaveBeenCalled();
+      expect((await run.next()).done).toBe(true);
+      expect(exit).toHaveBeenCalledExactlyOnceWith(STOPPED_TASK_EXIT_CODE);
+    });
+
+    it('under Nx 22 leaves the exit to Nx, which reports the failed result as a failure', async () => {
+      const { port, context, exit } = await taskProcess('22.7.8');
+      await holdPort(port);
+      expect(await failureLine(serveExecutor({}, context))).toMatch(/^serve: port \d+ on 127\.0\.0\.1 is already in use/);
+      expect(exit).not.toHaveBeenCalled();
+    });
+
+    it('exits as a stopped task when the service exits after it was ready', async () => {
+      const { port, context, exit } = await taskProcess('23.3.2');
+      const run = serveExecutor({}, context);
+      expect((await run.next()).value).toEqual({ success: true, baseUrl: `http://127.0.0.1:${port}` });
+      vi.spyOn(console, 'error').mockImplementation(() => undefined);
+      await fetch(`http://127.0.0.1:${port}/exit`);
+      expect((await run.next()).value).toEqual({ success: false });
+      expect((await run.next()).done).toBe(true);
+      expect(exit).toHaveBeenCalledExactlyOnceWith(STOPPED_TASK_EXIT_CODE);
+    });
+
+    it('does not end the process on a stop, nor when another target runs serve in its own process', async () => {
+      const { port, context, exit } = await taskProcess('23.3.2');
+      const run = serveExecutor({}, context);
+      expect((await run.next()).value).toEqual({ success: true, baseUrl: `http://127.0.0.1:${port}` });
+      await run.return(undefined);
+      vi.stubEnv('NX_TASK_TARGET_TARGET', 'e2e');
+      await holdPort(port);
+      expect(await failureLine(serveExecutor({}, context))).toMatch(/already in use/);
+      expect(exit).not.toHaveBeenCalled();
+    });
+  });
+
+  it('needs its own exit code on every Nx but 22, prereleases included', () => {
+    expect(['21.0.0', '21.6.11', '23.0.0-rc.4', '23.3.2', '24.0.6', 'x', undefined].map(failedServeExitCode)).toEqual(Array(7).fill(STOPPED_TASK_EXIT_CODE));
+    expect(['22.0.0', '22.7.8'].map(failedServeExitCode)).toEqual([undefined, undefined]);
   });
 });
 
