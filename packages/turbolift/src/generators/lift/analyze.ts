@@ -45,6 +45,25 @@ export interface LiftPlan {
   /** Project files the library mirrors, in a stable order (the function's own file first). */
   parts: FilePart[];
   warnings: string[];
+  /** How many arguments the service accepts, from the signature: the service answers 400 outside it. */
+  arity: ParameterArity;
+}
+
+/** Required parameters, then the most the function takes (none with a rest parameter). */
+export interface ParameterArity {
+  min: number;
+  max?: number;
+}
+
+/** From the declared parameters (`this` is a type, never sent): optional and default parameters may be left out. */
+export function parameterArity(fn: ts.SignatureDeclaration): ParameterArity {
+  const sent = fn.parameters.filter((parameter) => !(ts.isIdentifier(parameter.name) && parameter.name.text === 'this'));
+  const omittable = (parameter: ts.ParameterDeclaration) => Boolean(parameter.questionToken || parameter.initializer || parameter.dotDotDotToken);
+  let min = 0;
+  sent.forEach((parameter, index) => {
+    if (!omittable(parameter)) min = index + 1;
+  });
+  return sent.some((parameter) => parameter.dotDotDotToken) ? { min } : { min, max: sent.length };
 }
 
 const at = (sf: ts.SourceFile, node: ts.Node, file: string) => ({ file, ...lineOf(sf, node) });
@@ -329,7 +348,7 @@ export function analyzeLift(program: ts.Program, marked: MarkedFunction, project
     a.sourceFile === sourceFile ? -1 : b.sourceFile === sourceFile ? 1 : a.sourceFile.fileName.localeCompare(b.sourceFile.fileName),
   );
   const warnings = findSideEffects(program, name, parts, (sf) => relativeName(file, sf, sourceFile));
-  return { name, project, file, sourceFile, statement, fn, symbol, exportKind, parts, warnings };
+  return { name, project, file, sourceFile, statement, fn, symbol, exportKind, parts, warnings, arity: parameterArity(fn) };
 }
 
 /** `export default name;` elsewhere in the file. */

@@ -20,7 +20,10 @@ export interface LiftedFunction<A extends unknown[], R> {
   starmap(inputs: Inputs<A>, options: MapOptions & { returnErrors: true }): MapRun<Awaited<R> | Error>;
 }
 export declare function liftedStub<A extends unknown[], R>(name: string, impl: (...args: A) => R, options: LiftedStubOptions): LiftedFunction<A, R>;
-export declare function serve<A extends unknown[], R>(fn: (...args: A) => R, options: { name: string }): Promise<void>;
+export declare function serve<A extends unknown[], R>(
+  fn: (...args: A) => R,
+  options: { name: string; arity?: number | { min?: number; max?: number } },
+): Promise<void>;
 `;
 
 type Layout = 'paths' | 'ts-solution';
@@ -297,7 +300,9 @@ describe.each<Layout>(['paths', 'ts-solution'])('turbolift:lift in the %s layout
     const service = 'apps/lifted/sum-squares-service';
     expect(read(tree, `${service}/src/main.ts`)).toBe(
       `import { serve } from '@turbolift/runtime';\n` +
-        `import { sumSquares } from '${scope}/lifted-sum-squares';\n\nvoid serve(sumSquares, { name: 'sumSquares' });\n`,
+        `import { sumSquares } from '${scope}/lifted-sum-squares';\n\n` +
+        `// arity: the arguments the signature takes; a call with fewer or more is answered 400 TL_ARGUMENT_COUNT.\n` +
+        `void serve(sumSquares, { name: 'sumSquares', arity: { min: 1, max: 1 } });\n`,
     );
     expect(readJson(tree, `${service}/turbolift.json`)).toEqual({
       function: 'sumSquares',

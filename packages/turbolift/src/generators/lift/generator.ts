@@ -241,6 +241,7 @@ async function liftOne(tree: Tree, view: WorkspaceView, plan: LiftPlan, target: 
     library,
     port: allocatePort(readMarkers(tree)),
     runtimeRange,
+    arity: plan.arity,
   });
   addMissingDependencies(tree, 'package.json', { [RUNTIME_PACKAGE]: runtimeRange });
   ignoreBuildOutput(tree, { libraryRoot: library.root, serviceRoot: target.serviceRoot });

@@ -2,6 +2,7 @@ import { generateFiles, joinPathFragments, offsetFromRoot, readJson, writeJson, 
 import { builtinModules } from 'node:module';
 import { join } from 'node:path';
 import { DEFAULT_SERVICE_MAIN, MARKER_FILE, renderServiceMarker, SERVICE_TAG } from '../../service/marker';
+import type { ParameterArity } from './analyze';
 import { LiftError } from './lift-error';
 import { addMissingDependencies, addReference, addRootReference, addToWorkspaces, isTsSolutionLayout, RUNTIME_PACKAGE } from './workspace-layout';
 
@@ -64,12 +65,14 @@ export interface ServiceSpec {
   library: CreatedLibrary;
   port: number;
   runtimeRange: string;
+  arity: ParameterArity;
 }
 
 /** The service project: its entry serving the function, the service marker, and the project's config. */
 export function createService(tree: Tree, spec: ServiceSpec): void {
   const { root, fn, library, port } = spec;
-  generateFiles(tree, join(__dirname, 'files/service'), root, { fn, library: library.importPath, tmpl: '' });
+  const arity = spec.arity.max === undefined ? `{ min: ${spec.arity.min} }` : `{ min: ${spec.arity.min}, max: ${spec.arity.max} }`;
+  generateFiles(tree, join(__dirname, 'files/service'), root, { fn, library: library.importPath, arity, tmpl: '' });
   writeJson(tree, joinPathFragments(root, MARKER_FILE), renderServiceMarker({ function: fn, library: library.importPath, main: DEFAULT_SERVICE_MAIN, port }));
   const toRoot = offsetFromRoot(root);
   const tags = [SERVICE_TAG];
