@@ -14,7 +14,9 @@
 //   6. the CPU autoscaler: time from the start of a load to 2 ready replicas (and back to 1 after it);
 //   7. atomic deploys that fail (an image that cannot be pulled; a version that never becomes ready) and roll back:
 //      time from the start to the old pods serving alone (the new pod gone), against a good rolling update of the
-//      same service in the same run, with the bounded load running through it. `BENCH_K8S_ONLY=atomic` runs only 7.
+//      same service in the same run, with the bounded load running through it. `BENCH_K8S_ONLY=atomic` runs only 7;
+//   8. an unchanged deploy with two patches and createPullSecret against a plain unchanged deploy, alternated in the
+//      same run (median of 7 each). `BENCH_K8S_ONLY=unchanged` runs only 8.
 // The echo service of 1-3 and 7 runs its function inline (workers 0): those sections measure the path and the rollouts.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -257,6 +259,15 @@ async function main() {
 
   console.error(`bench-k8s: images, namespace ${namespace}`);
   const turbolift = turboliftImage();
+  if (process.env.BENCH_K8S_ONLY === 'unchanged') {
+    const rows = await unchangedBench(turbolift);
+    console.info = info;
+    log(`Measured ${new Date().toISOString().slice(0, 10)}, load average ${loadAtStart.toFixed(1)} → ${loadavg()[0].toFixed(1)}:`);
+    log('');
+    printUnchanged(log, rows);
+    console.log(lines.join('\n'));
+    return;
+  }
   if (process.env.BENCH_K8S_ONLY === 'atomic') {
     const atomic = await atomicBench(turbolift, modesImage());
     console.info = info;
@@ -393,6 +404,46 @@ async function main() {
   log('');
   printAtomic(log, atomic);
   console.log(lines.join('\n'));
+}
+
+const UNCHANGED_ROUNDS = 7;
+
+/** 8. Unchanged deploys: plain, and with patches and a pull Secret (a Docker config of the benchmark's own). */
+async function unchangedBench(turbolift) {
+  const dockerConfig = join(work, 'docker-config');
+  mkdirSync(dockerConfig, { recursive: true });
+  const auth = Buffer.from('bench:not-checked').toString('base64');
+  writeFileSync(join(dockerConfig, 'config.json'), JSON.stringify({ auths: { [registry]: { auth } } }));
+  process.env.DOCKER_CONFIG = dockerConfig;
+  const patched = {
+    ...ECHO,
+    createPullSecret: true,
+    patches: [
+      { kind: 'Deployment', patch: { spec: { template: { spec: { containers: [{ name: 'bench-patched', env: [{ name: 'PATCHED', value: '1' }] }] } } } } },
+      { kind: 'Service', patch: { metadata: { annotations: { 'prometheus.io/scrape': 'true' } } } },
+    ],
+  };
+  await deploy('bench-plain', turbolift, ECHO);
+  await deploy('bench-patched', turbolift, patched);
+  const plain = [];
+  const withPatches = [];
+  for (let round = 0; round < UNCHANGED_ROUNDS; round++) {
+    const a = await deploy('bench-plain', turbolift, ECHO);
+    const b = await deploy('bench-patched', turbolift, patched);
+    for (const { result } of [a, b]) {
+      if (!result.applied.every((outcome) => outcome.action === 'unchanged')) throw new Error(`an unchanged deploy wrote: ${JSON.stringify(result.applied)}`);
+    }
+    plain.push(a.ms);
+    withPatches.push(b.ms);
+  }
+  return { plain: median(plain), patched: median(withPatches) };
+}
+
+function printUnchanged(log, { plain, patched }) {
+  log(`| unchanged deploy, start to ready (median of ${UNCHANGED_ROUNDS}, alternated) | time | vs plain |`);
+  log('| --- | --- | --- |');
+  log(`| plain | ${seconds(plain)} | 1.00× |`);
+  log(`| 2 patches + createPullSecret (Secret, Service, Deployment unchanged) | ${seconds(patched)} | ${(patched / plain).toFixed(2)}× |`);
 }
 
 function printAtomic(log, rows) {
