@@ -23,6 +23,10 @@ POD_GATEWAY="10.244.0.1"
 POD_PREFIX="10.244.0."
 SERVICE_CIDR="10.96.0.0/24"
 KUBERNETES_SERVICE_IP="10.96.0.1"
+# The cluster DNS Service's ClusterIP (kubelet clusterDNS), in the range's static band (.1-.15), which
+# the apiserver never hands out to a Service that asks for no particular address.
+DNS_SERVICE_IP="10.96.0.10"
+CLUSTER_DOMAIN="cluster.local"
 NODE_NAME="${TURBOLIFT_CLUSTER_NODE_NAME:-turbolift-node}"
 # iptables chain of our own that keeps pod traffic on the bridge (see up.sh).
 EGRESS_CHAIN="TURBOLIFT-POD-EGRESS"
@@ -34,6 +38,8 @@ SYSTEM_NAMESPACES="default kube-system kube-public kube-node-lease"
 K8S_COMMANDS="kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy"
 # metrics-server has its own Go module (its k8s.io libraries are a newer minor than the cluster's).
 METRICS_SERVER_MODULE_DIR="$TEST_CLUSTER_DIR/metrics-server"
+# CoreDNS too (a binary with only the plugins the cluster uses; k8s.io libraries of another minor).
+COREDNS_MODULE_DIR="$TEST_CLUSTER_DIR/coredns"
 
 # Processes up.sh started, one "name pid" per line, in start order.
 PIDS_FILE="$CLUSTER_STATE/pids"
@@ -73,4 +79,24 @@ build_inputs_hash() {
 metrics_server_inputs_hash() {
   { cat "$METRICS_SERVER_MODULE_DIR/go.mod" "$METRICS_SERVER_MODULE_DIR/go.sum" "$METRICS_SERVER_MODULE_DIR/tools.go" \
       "$TEST_CLUSTER_DIR/build.sh"; go version; } | sha256sum | cut -c1-64
+}
+
+# The same for CoreDNS.
+coredns_inputs_hash() {
+  { cat "$COREDNS_MODULE_DIR/go.mod" "$COREDNS_MODULE_DIR/go.sum" "$COREDNS_MODULE_DIR/main.go" \
+      "$TEST_CLUSTER_DIR/build.sh"; go version; } | sha256sum | cut -c1-64
+}
+
+# cluster_dns_answers [server] [port]: the cluster DNS gives the kubernetes Service's ClusterIP for its
+# name (by default asked at the DNS Service's ClusterIP, through kube-proxy's rules, as a pod asks).
+cluster_dns_answers() {
+  local server="${1:-$DNS_SERVICE_IP}" port="${2:-53}"
+  node -e '
+    const { Resolver } = require("dns").promises;
+    const r = new Resolver({ timeout: 2000, tries: 1 });
+    r.setServers([process.argv[1] + ":" + process.argv[2]]);
+    r.resolve4(process.argv[3]).then(
+      (a) => process.exit(a.includes(process.argv[4]) ? 0 : 1),
+      () => process.exit(1));
+  ' "$server" "$port" "kubernetes.default.svc.$CLUSTER_DOMAIN" "$KUBERNETES_SERVICE_IP" 2>/dev/null
 }
