@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Stops the cluster up.sh started and puts the machine back as it was, so that the next up.sh starts clean:
-#   test namespaces deleted (their pods stopped by the kubelet), metrics-server, kubelet and kube-proxy stopped,
+#   test namespaces deleted (their pods stopped by the kubelet), metrics-server, CoreDNS, kubelet and kube-proxy stopped,
 #   `kube-proxy --cleanup`, whatever the private containerd still runs killed, containerd, etcd and the
 #   control plane stopped (only the PIDs up.sh recorded), pod network namespaces and the bridge deleted,
 #   KUBE-* chains (and the jumps to them) removed from iptables and ip6tables, the state folder removed.
@@ -43,8 +43,9 @@ if [ -f "$KUBECONFIG_PATH" ] && pid_alive "$(recorded_pid kubelet)" && cluster_k
 fi
 
 # ---- 2. the node ----------------------------------------------------------------------------------------
-# metrics-server first: it scrapes the kubelet. Its API objects live in etcd, removed with the state folder.
-for name in metrics-server kube-proxy kubelet; do stop_pid "$name" "$(recorded_pid "$name")" 20; done
+# metrics-server first: it scrapes the kubelet. Its API objects (and CoreDNS's) live in etcd, removed with
+# the state folder.
+for name in metrics-server coredns kube-proxy kubelet; do stop_pid "$name" "$(recorded_pid "$name")" 20; done
 
 BIN="$CLUSTER_BIN"
 if [ -x "$BIN/kube-proxy" ]; then

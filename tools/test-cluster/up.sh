@@ -4,6 +4,8 @@
 #   a private containerd, a Linux bridge ($TURBOLIFT_CLUSTER_BRIDGE, 10.244.0.1/24) with a CNI config,
 #   a kubelet (node IP 10.244.0.1) and kube-proxy (iptables mode): pods really run and serve, and
 #   Service ClusterIPs (10.96.0.0/24) answer from the host;
+#   CoreDNS on 10.244.0.1 behind the Service kube-system/kube-dns (10.96.0.10, the kubelet's clusterDNS):
+#   pods resolve cluster.local names and nothing else;
 #   metrics-server on 10.244.0.1 behind the apiserver's aggregation layer: `kubectl top` and CPU-based
 #   HorizontalPodAutoscalers work, and node metrics are served before this script returns.
 # Docker engine + registry come from tools/test-infra/up.sh (the pause image is pushed there).
@@ -16,6 +18,7 @@ READY_WAIT_S="${TURBOLIFT_CLUSTER_READY_WAIT_S:-120}"
 METRICS_WAIT_S="${TURBOLIFT_CLUSTER_METRICS_WAIT_S:-90}"
 # How often metrics-server scrapes the kubelet (its minimum is 10s): short, so that an HPA reacts quickly.
 METRIC_RESOLUTION="${TURBOLIFT_CLUSTER_METRIC_RESOLUTION:-10s}"
+DNS_WAIT_S="${TURBOLIFT_CLUSTER_DNS_WAIT_S:-60}"
 [ "$(id -u)" = 0 ] || die "up.sh must run as root (it creates a bridge, iptables rules and runs a kubelet)"
 started_at=$(date +%s)
 
@@ -33,9 +36,10 @@ node_metrics_served() {
   cluster_kubectl get --raw "/apis/metrics.k8s.io/v1beta1/nodes/$NODE_NAME" 2>/dev/null \
     | grep -q '"usage":{"cpu":"[0-9]'
 }
+command -v node >/dev/null || die "node is not on PATH (up.sh asks the cluster DNS with it)"
 if [ -e "$CLUSTER_STATE" ]; then
   if [ -f "$KUBECONFIG_PATH" ] && cluster_kubectl get --raw /readyz >/dev/null 2>&1 && node_ready \
-    && node_metrics_served; then
+    && node_metrics_served && cluster_dns_answers; then
     log "cluster already running (state: $CLUSTER_STATE)"
     echo "$KUBECONFIG_PATH"
     exit 0
@@ -104,7 +108,7 @@ fi
 # ---- ports ----------------------------------------------------------------------------------------------
 # Below the kernel's ephemeral range, so outgoing connections cannot take them between pick and bind.
 declare -A PORT=()
-port_taken() { ss -Htan "sport = :$1" | grep -q . ; }
+port_taken() { ss -Htuan "sport = :$1" | grep -q . ; }
 pick_port() { # name
   local p tries=0
   while :; do
@@ -116,7 +120,7 @@ pick_port() { # name
   done
 }
 for name in etcd_client etcd_peer apiserver controller_manager scheduler kubelet kubelet_healthz \
-  proxy_healthz proxy_metrics metrics_server; do pick_port "$name"; done
+  proxy_healthz proxy_metrics metrics_server coredns coredns_ready coredns_health; do pick_port "$name"; done
 declare -p PORT >"$CLUSTER_STATE/ports.sh"
 
 # ---- certificates and keys ------------------------------------------------------------------------------
@@ -361,9 +365,11 @@ enforceNodeAllocatable: []
 failSwapOn: false
 localStorageCapacityIsolation: false
 evictionHard: {}
-# No cluster DNS here, and pods must not reach the host's resolvers: give them no DNS configuration.
+# Pods (dnsPolicy ClusterFirst) get the cluster DNS Service as their only nameserver and the cluster's
+# search domains; nothing of the host's resolv.conf, so they cannot reach the host's resolvers.
 resolvConf: ""
-clusterDomain: cluster.local
+clusterDNS: ["$DNS_SERVICE_IP"]
+clusterDomain: $CLUSTER_DOMAIN
 serializeImagePulls: false
 registerNode: true
 YAML
@@ -405,6 +411,38 @@ await kube-proxy 60 curl -fsS --max-time 2 "http://127.0.0.1:${PORT[proxy_health
 # Pods can only be created once the namespace has its default ServiceAccount (token controller).
 await kube-controller-manager 60 cluster_kubectl -n default get serviceaccount default
 
+# ---- cluster DNS: CoreDNS behind kube-system/kube-dns --------------------------------------------------
+# A host process like metrics-server (no image to build and push), on the bridge address: the Endpoints
+# address of the Service at the kubelet's clusterDNS, so pods reach it as on any cluster, through
+# kube-proxy's rules for the ClusterIP. It serves cluster.local (and reverse names) from the API and
+# nothing else: the binary has no forward plugin, and a name in no zone below is answered REFUSED.
+DNS="$CLUSTER_STATE/coredns"
+mkdir -p "$DNS"
+log "registering CoreDNS (RBAC, Service kube-dns $DNS_SERVICE_IP, Endpoints $POD_GATEWAY:${PORT[coredns]})"
+sed -e "s|@DNS_SERVICE_IP@|$DNS_SERVICE_IP|g" -e "s|@COREDNS_ADDRESS@|$POD_GATEWAY|g" \
+  -e "s|@COREDNS_PORT@|${PORT[coredns]}|g" "$TEST_CLUSTER_DIR/coredns.yaml" >"$DNS/objects.yaml"
+cluster_kubectl apply -f "$DNS/objects.yaml" >"$LOGS/coredns-apply.log" 2>&1 \
+  || { cat "$LOGS/coredns-apply.log" >&2; die "kubectl apply of coredns.yaml failed"; }
+DNS_TOKEN="$(cluster_kubectl -n kube-system create token coredns --duration=168h)" \
+  || die "could not create a token for kube-system/coredns"
+write_kubeconfig "$DNS/kubeconfig" coredns coredns "$DNS_TOKEN"
+cat >"$DNS/Corefile" <<COREFILE
+$CLUSTER_DOMAIN:${PORT[coredns]} in-addr.arpa:${PORT[coredns]} ip6.arpa:${PORT[coredns]} {
+    bind $POD_GATEWAY
+    errors
+    log
+    ready 127.0.0.1:${PORT[coredns_ready]}
+    health 127.0.0.1:${PORT[coredns_health]}
+    kubernetes $CLUSTER_DOMAIN in-addr.arpa ip6.arpa {
+        kubeconfig $DNS/kubeconfig coredns
+    }
+}
+COREFILE
+start_process coredns "$BIN/coredns" -conf "$DNS/Corefile"
+# /ready: the kubernetes plugin has synced with the API; then a real query through the ClusterIP.
+await coredns "$DNS_WAIT_S" curl -fsS --max-time 2 "http://127.0.0.1:${PORT[coredns_ready]}/ready"
+await coredns "$DNS_WAIT_S" cluster_dns_answers
+
 # ---- resource metrics: metrics-server behind the aggregation layer --------------------------------------
 # It runs on the host and listens on the bridge address: an Endpoints address may not be loopback, and the
 # apiserver (with --enable-aggregator-routing) dials that endpoint directly, not the Service's ClusterIP,
@@ -436,6 +474,6 @@ metrics_started_at=$(date +%s)
 await metrics-server "$METRICS_WAIT_S" node_metrics_served
 log "node metrics served $(( $(date +%s) - metrics_started_at ))s after metrics-server started"
 
-log "cluster ready in $(( $(date +%s) - started_at ))s: node $NODE_NAME, pods $POD_CIDR on $BRIDGE, services $SERVICE_CIDR"
+log "cluster ready in $(( $(date +%s) - started_at ))s: node $NODE_NAME, pods $POD_CIDR on $BRIDGE, services $SERVICE_CIDR, DNS $DNS_SERVICE_IP"
 log "kubectl --kubeconfig $KUBECONFIG_PATH get nodes"
 echo "$KUBECONFIG_PATH"
