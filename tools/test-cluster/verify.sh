@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Checks a running test cluster end to end: a 2-replica Deployment of a small HTTP server (the test Node
 # base image from the local registry) rolls out, each pod IP and the Service's ClusterIP answer from the
-# host, a rolling update finishes, `kubectl run` works in the default namespace, `kubectl top` reports the
+# host, a rolling update finishes, `kubectl run` works in the default namespace, a pod resolves the
+# cluster's names through the cluster DNS (and calls the Service by name) but no outside name, and reaches
+# no outside address, `kubectl top` reports the
 # node and a pod, and a CPU-bound Deployment is scaled from 1 to 2 replicas by a HorizontalPodAutoscaler on
 # CPU utilisation (metrics-server behind the aggregation layer). Cleans up after itself.
 # Usage: bash tools/test-cluster/verify.sh   (after up.sh; the Node base image comes from tools/test-infra)
@@ -127,6 +129,51 @@ done
 [ "$phase" = Succeeded ] || die "kubectl run pod ended in phase '$phase'"
 [ "$(k logs turbolift-verify-run)" = ran ] || die "kubectl logs did not return the pod's output"
 log "kubectl run + kubectl logs work"
+
+# ---- cluster DNS ---------------------------------------------------------------------------------------
+# A pod with the default dnsPolicy (ClusterFirst) looks names up as any program does (getaddrinfo through
+# its resolv.conf, search domains and all): the kubernetes Service, this namespace's Service by its short
+# <svc>.<ns>.svc name (then an HTTP call to it by that name), an outside name (must fail at once: the
+# cluster DNS forwards nothing) and a TCP connection to an outside address (must not connect).
+DNS_PROBE='
+const dns = require("dns").promises, net = require("net"), http = require("http");
+const [svcName] = process.argv.slice(1);
+const time = async (f) => { const t = Date.now(); try { return [await f(), Date.now() - t]; } catch (e) { return ["ERR:" + (e.code || e.message), Date.now() - t]; } };
+(async () => {
+  for (const name of ["kubernetes.default.svc.cluster.local", svcName, "example.com"]) {
+    const [r, ms] = await time(async () => (await dns.lookup(name, { family: 4 })).address);
+    console.log("lookup", name, r, ms);
+  }
+  const [body, ms] = await time(() => new Promise((ok, ko) => http.get("http://" + svcName + "/", (res) => {
+    let b = ""; res.on("data", (c) => (b += c)); res.on("end", () => ok(b.split(" ")[1]));
+  }).on("error", ko)));
+  console.log("http", svcName, body, ms);
+  const [conn, cms] = await time(() => new Promise((ok, ko) => {
+    const s = net.connect({ host: "1.1.1.1", port: 443, timeout: 3000 }, () => { s.destroy(); ok("connected"); });
+    s.on("timeout", () => { s.destroy(); ko(Object.assign(new Error("timeout"), { code: "TIMEOUT" })); }).on("error", ko);
+  }));
+  console.log("connect", "1.1.1.1:443", conn, cms);
+})();'
+k -n "$NS" run dns-probe --image="$IMAGE" --restart=Never --command -- node -e "$DNS_PROBE" "hello.$NS.svc" >&2
+deadline=$(( $(date +%s) + 60 ))
+until phase="$(k -n "$NS" get pod dns-probe -o jsonpath='{.status.phase}')" && { [ "$phase" = Succeeded ] || [ "$phase" = Failed ]; }; do
+  [ "$(date +%s)" -ge "$deadline" ] && die "the DNS probe pod did not finish within 60s (phase '$phase')"
+  sleep 1
+done
+probe="$(k -n "$NS" logs dns-probe)"
+while read -r line; do log "pod: $line"; done <<<"$probe"
+[ "$phase" = Succeeded ] || die "the DNS probe pod ended in phase '$phase'"
+expect() { # pattern what
+  grep -qE "$1" <<<"$probe" || die "DNS probe: $2"
+}
+expect "^lookup kubernetes\.default\.svc\.cluster\.local ${KUBERNETES_SERVICE_IP//./\.} " \
+  "kubernetes.default.svc.cluster.local did not resolve to $KUBERNETES_SERVICE_IP"
+expect "^lookup hello\.$NS\.svc ${CLUSTER_IP//./\.} " "hello.$NS.svc did not resolve to its ClusterIP $CLUSTER_IP"
+expect "^http hello\.$NS\.svc rev=2 " "http://hello.$NS.svc/ did not answer from an updated pod"
+# Refused by the cluster DNS at once, never passed on: under the resolver's 5 s timeout for a lost query.
+expect "^lookup example\.com ERR:[A-Z_]+ ([0-9]{1,3}|[1-4][0-9]{3})$" "example.com resolved, or took 5 s or more to fail"
+expect "^connect 1\.1\.1\.1:443 ERR:" "a pod connected to an address outside the cluster"
+log "cluster DNS: a pod resolves kubernetes.default.svc.cluster.local and hello.$NS.svc and calls it by name; example.com fails at once; no outside connection"
 
 # ---- resource metrics ----------------------------------------------------------------------------------
 top_line="$(k top node "$NODE_NAME" --no-headers)" || die "kubectl top node $NODE_NAME failed"
