@@ -51,7 +51,8 @@ export interface DeployDefaults {
 const CLUSTER_SELECTION = ['kubeconfig', 'context', 'namespace', 'name'] as const;
 
 function clusterSelection(options: Record<string, unknown> | undefined): Record<string, unknown> {
-  return Object.fromEntries(CLUSTER_SELECTION.filter((key) => options?.[key] !== undefined).map((key) => [key, options![key]]));
+  const selected = CLUSTER_SELECTION.map((key) => [key, options?.[key]] as const).filter(([, value]) => value !== undefined);
+  return Object.fromEntries(selected);
 }
 
 /**
