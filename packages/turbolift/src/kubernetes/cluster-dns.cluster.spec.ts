@@ -5,20 +5,24 @@
 // A lifted-style service (serve() from @turbolift/runtime) deployed with deploy-k8s, and a caller pod whose
 // stub finds it the way it does inside any cluster: no endpoint variable, no endpoints file, only
 // `http://<service>.<namespace>.svc:80`, resolved by the cluster DNS.
-import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { ExecutorContext } from '@nx/devkit';
 import { buildSync } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  clusterKubeconfig as kubeconfig,
+  executorContext,
+  failWithoutRequiredCluster,
+  kubectlFor,
+  run,
+  testBaseImage as baseImage,
+  testRegistry as registry,
+  uniqueNamespace,
+} from '../../../../tools/test-support/cluster';
 import deployK8sExecutor from '../executors/deploy-k8s/executor';
 
-const kubeconfig = process.env.TURBOLIFT_TEST_KUBECONFIG;
-const clusterRequired = process.env.TURBOLIFT_REQUIRE_CLUSTER === '1';
-const registry = process.env.TURBOLIFT_TEST_REGISTRY ?? '127.0.0.1:5000';
-const baseImage = process.env.TURBOLIFT_TEST_BASE_IMAGE ?? `turbolift-test/node:${process.versions.node.split('.')[0]}`;
 const PROJECT = 'sum-squares';
 const PROJECT_ROOT = 'apps/sum-squares';
 // The runtime from source, bundled into each program as the bundle executor does for a service.
@@ -51,15 +55,7 @@ sumSquares(n).then(
 );
 `;
 
-if (!kubeconfig && clusterRequired) {
-  describe('in-cluster calls through the cluster DNS', () => {
-    it('has a cluster to run against', () => {
-      throw new Error(
-        'TURBOLIFT_REQUIRE_CLUSTER=1 but TURBOLIFT_TEST_KUBECONFIG is not set: run tools/test-cluster/up.sh and export the kubeconfig path it prints',
-      );
-    });
-  });
-}
+failWithoutRequiredCluster('in-cluster calls through the cluster DNS');
 
 describe.skipIf(!kubeconfig)('in-cluster calls through the cluster DNS', () => {
   let workspace: string;
@@ -67,24 +63,9 @@ describe.skipIf(!kubeconfig)('in-cluster calls through the cluster DNS', () => {
   const namespaces: string[] = [];
   let output: string[] = [];
 
-  const run = (command: string, args: string[], input?: string) => {
-    const result = spawnSync(command, args, { input, encoding: 'utf8', timeout: 120_000 });
-    return { status: result.status, stdout: result.stdout ?? '', stderr: result.stderr ?? '' };
-  };
-  const kubectl = (...args: string[]) => run('kubectl', ['--kubeconfig', kubeconfig!, ...args]);
-  const kubectlWithInput = (input: string, ...args: string[]) => run('kubectl', ['--kubeconfig', kubeconfig!, ...args], input);
-
-  const context = (): ExecutorContext =>
-    ({
-      root: workspace,
-      cwd: workspace,
-      projectName: PROJECT,
-      targetName: 'deploy-k8s',
-      isVerbose: false,
-      projectsConfigurations: { version: 2, projects: { [PROJECT]: { root: PROJECT_ROOT } } },
-      nxJsonConfiguration: {},
-      projectGraph: { nodes: {}, dependencies: {} },
-    }) as unknown as ExecutorContext;
+  const kubectl = kubectlFor(kubeconfig!);
+  const kubectlWithInput = kubectl.withInput;
+  const context = () => executorContext(workspace, PROJECT, PROJECT_ROOT);
 
   /**
    * Bundles `source` with esbuild into main.js (a service also gets the worker pool's entries beside it, as
@@ -144,7 +125,7 @@ describe.skipIf(!kubeconfig)('in-cluster calls through the cluster DNS', () => {
   });
 
   it('a caller pod reaches a deployed service by <service>.<namespace>.svc through its stub, with no endpoint configured', async () => {
-    const namespace = `tl-dns-${randomBytes(3).toString('hex')}`;
+    const namespace = uniqueNamespace('dns');
     namespaces.push(namespace);
     const service = images.service!;
     mkdirSync(join(workspace, 'dist', PROJECT_ROOT), { recursive: true });

@@ -1,14 +1,12 @@
 // Against a real cluster (tools/test-cluster): runs when TURBOLIFT_TEST_KUBECONFIG is set; with TURBOLIFT_REQUIRE_CLUSTER=1 and no cluster it fails.
 // The kubeconfigs are the test's own: an exec plugin (a node script of this test) that prints a ServiceAccount's token,
 // a client certificate signed by the test cluster's CA, and broken variants of both.
-import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import type { ExecutorContext } from '@nx/devkit';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { clusterKubeconfig as kubeconfig, executorContext, failWithoutRequiredCluster, run, uniqueNamespace } from '../../../../tools/test-support/cluster';
 import deployK8sExecutor from '../executors/deploy-k8s/executor';
 import undeployK8sExecutor from '../executors/undeploy-k8s/executor';
 import { isTurboliftError } from '../errors';
@@ -17,8 +15,6 @@ import { applyManifests, objectApi } from './apply';
 import { checkClusterAccess, credentialFailureOf } from './credentials';
 import { loadClusterTarget, type ClusterTarget } from './kubeconfig';
 
-const kubeconfig = process.env.TURBOLIFT_TEST_KUBECONFIG;
-const clusterRequired = process.env.TURBOLIFT_REQUIRE_CLUSTER === '1';
 // tools/test-cluster keeps its CA beside the kubeconfig; another cluster's tests skip the certificate cases.
 const clusterCa = kubeconfig ? { crt: join(dirname(kubeconfig), 'pki', 'ca.crt'), key: join(dirname(kubeconfig), 'pki', 'ca.key') } : undefined;
 const haveClusterCa = Boolean(clusterCa && existsSync(clusterCa.key));
@@ -32,26 +28,14 @@ const token = mode === 'wrong' ? 'not-a-token-the-cluster-knows' : process.env.T
 process.stdout.write(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', status: { token } }));
 `;
 
-if (!kubeconfig && clusterRequired) {
-  describe('cluster credentials against a real cluster', () => {
-    it('has a cluster to run against', () => {
-      throw new Error(
-        'TURBOLIFT_REQUIRE_CLUSTER=1 but TURBOLIFT_TEST_KUBECONFIG is not set: run tools/test-cluster/up.sh and export the kubeconfig path it prints',
-      );
-    });
-  });
-}
+failWithoutRequiredCluster('cluster credentials against a real cluster');
 
 describe.skipIf(!kubeconfig)('cluster credentials against a real cluster', () => {
-  const namespace = `tl-creds-${randomBytes(3).toString('hex')}`;
+  const namespace = uniqueNamespace('creds');
   let folder: string;
   let cluster: { server: string; caData: string };
   let deployerToken: string;
 
-  const run = (command: string, args: string[]) => {
-    const result = spawnSync(command, args, { encoding: 'utf8', timeout: 120_000 });
-    return { status: result.status, stdout: result.stdout ?? '', stderr: result.stderr ?? '' };
-  };
   const kubectl = (...args: string[]) => {
     const result = run('kubectl', ['--kubeconfig', kubeconfig!, '--request-timeout=30s', ...args]);
     if (result.status !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${result.stderr.trim()}`);
@@ -214,15 +198,7 @@ describe.skipIf(!kubeconfig)('cluster credentials against a real cluster', () =>
     mkdirSync(join(workspace, 'dist', 'apps', 'echo'), { recursive: true });
     writeFileSync(join(workspace, 'package.json'), JSON.stringify({ name: '@acme/source', private: true }));
     writeFileSync(join(workspace, 'dist', 'apps', 'echo', 'image.json'), JSON.stringify(record));
-    const context = {
-      root: workspace,
-      cwd: workspace,
-      projectName: 'echo',
-      isVerbose: false,
-      projectsConfigurations: { version: 2, projects: { echo: { root: 'apps/echo' } } },
-      nxJsonConfiguration: {},
-      projectGraph: { nodes: {}, dependencies: {} },
-    } as unknown as ExecutorContext;
+    const context = executorContext(workspace, 'echo', 'apps/echo');
     const failing = writeKubeconfig('exec-executors', 'plugin-user', execEntry('fail', deployerToken));
     const printed: string[] = [];
     vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void printed.push(args.map(String).join(' ')));

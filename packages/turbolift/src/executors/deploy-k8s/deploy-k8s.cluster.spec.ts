@@ -1,50 +1,32 @@
 // Against a real cluster (tools/test-cluster) and the real Docker engine + registry (tools/test-infra):
 // runs when TURBOLIFT_TEST_KUBECONFIG is set; with TURBOLIFT_REQUIRE_CLUSTER=1 and no cluster it fails.
-import { spawnSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
-import type { ExecutorContext } from '@nx/devkit';
+import {
+  ECHO_SERVER_JS,
+  SMALL_NODE,
+  buildAndPushImage,
+  clusterKubeconfig as kubeconfig,
+  executorContext,
+  failWithoutRequiredCluster,
+  kubectlFor,
+  testBaseImage,
+  testRegistry as registry,
+  uniqueNamespace,
+} from '../../../../../tools/test-support/cluster';
 import { deployedContentHash } from '../../kubernetes';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import undeployK8sExecutor from '../undeploy-k8s/executor';
 import deployK8sExecutor from './executor';
 import type { DeployK8sExecutorOptions } from './schema';
 
-const kubeconfig = process.env.TURBOLIFT_TEST_KUBECONFIG;
-const clusterRequired = process.env.TURBOLIFT_REQUIRE_CLUSTER === '1';
-const registry = process.env.TURBOLIFT_TEST_REGISTRY ?? '127.0.0.1:5000';
-const baseImage = process.env.TURBOLIFT_TEST_BASE_IMAGE ?? `turbolift-test/node:${process.versions.node.split('.')[0]}`;
 const PROJECT = 'echo-service';
 const PROJECT_ROOT = 'apps/echo-service';
 
-// A tiny HTTP server; TEST_MODE makes it crash on start or never become ready.
-const SERVER_JS = `
-const http = require('node:http');
-const mode = process.env.TEST_MODE || 'ok';
-if (mode === 'crash') { console.error('crashing on start, as asked'); process.exit(3); }
-const server = http.createServer((req, res) => {
-  if (req.url === '/healthz') { res.writeHead(200); return res.end('ok'); }
-  if (req.url === '/readyz') { res.writeHead(mode === 'unready' ? 503 : 200); return res.end(mode); }
-  res.writeHead(200, { 'content-type': 'text/plain' });
-  res.end('hello from ' + require('node:os').hostname());
-});
-server.listen(Number(process.env.PORT || 8080), process.env.HOST || '127.0.0.1');
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
-`;
-
-if (!kubeconfig && clusterRequired) {
-  describe('deploy-k8s against a real cluster', () => {
-    it('has a cluster to run against', () => {
-      throw new Error(
-        'TURBOLIFT_REQUIRE_CLUSTER=1 but TURBOLIFT_TEST_KUBECONFIG is not set: run tools/test-cluster/up.sh and export the kubeconfig path it prints',
-      );
-    });
-  });
-}
+failWithoutRequiredCluster('deploy-k8s against a real cluster');
 
 describe.skipIf(!kubeconfig)('deploy-k8s against a real cluster', () => {
   let workspace: string;
@@ -52,39 +34,21 @@ describe.skipIf(!kubeconfig)('deploy-k8s against a real cluster', () => {
   const namespaces: string[] = [];
   let output: string[] = [];
 
-  const run = (command: string, args: string[], input?: string) => {
-    const result = spawnSync(command, args, { input, encoding: 'utf8', timeout: 120_000 });
-    return { status: result.status, stdout: result.stdout ?? '', stderr: result.stderr ?? '' };
-  };
-  const kubectl = (...args: string[]) => run('kubectl', ['--kubeconfig', kubeconfig!, ...args]);
-  const kubectlWithInput = (input: string, ...args: string[]) => run('kubectl', ['--kubeconfig', kubeconfig!, ...args], input);
-
+  const kubectl = kubectlFor(kubeconfig!);
+  const kubectlWithInput = kubectl.withInput;
   const newNamespace = (purpose: string) => {
-    const namespace = `tl-${purpose}-${randomBytes(3).toString('hex')}`;
+    const namespace = uniqueNamespace(purpose);
     namespaces.push(namespace);
     return namespace;
   };
-
-  const context = (): ExecutorContext =>
-    ({
-      root: workspace,
-      cwd: workspace,
-      projectName: PROJECT,
-      targetName: 'deploy-k8s',
-      isVerbose: false,
-      projectsConfigurations: { version: 2, projects: { [PROJECT]: { root: PROJECT_ROOT } } },
-      nxJsonConfiguration: {},
-      projectGraph: { nodes: {}, dependencies: {} },
-    }) as unknown as ExecutorContext;
 
   const writeImageRecord = (record: object) => {
     mkdirSync(join(workspace, 'dist', PROJECT_ROOT), { recursive: true });
     writeFileSync(join(workspace, 'dist', PROJECT_ROOT, 'image.json'), JSON.stringify(record, null, 2));
   };
 
-  // The test node has 2 cores and the tests' pods stay until the end: requests far below the default
-  // (request = limit = 1 core) let them all fit. Scale-downs, if any, wait 15 s instead of 300 s.
-  const SMALL_NODE = { resources: { requests: { cpu: '50m', memory: '64Mi' } } } satisfies DeployK8sExecutorOptions;
+  const context = () => executorContext(workspace, PROJECT, PROJECT_ROOT);
+  // Scale-downs, if any, wait 15 s instead of 300 s.
   const SHORT_WINDOW = { scaleDownStabilizationSeconds: 15 };
   const PATCHES: DeployK8sExecutorOptions['patches'] = [
     {
@@ -108,20 +72,9 @@ describe.skipIf(!kubeconfig)('deploy-k8s against a real cluster', () => {
     writeFileSync(join(workspace, 'package.json'), JSON.stringify({ name: '@acme/source', private: true }));
 
     // Build and push the test image; its tag is the hash of what goes into it.
-    const context = join(workspace, 'image');
-    mkdirSync(context);
-    const dockerfile = `FROM ${baseImage}\nCOPY server.js /app/server.js\nUSER 1000:1000\nCMD ["node", "/app/server.js"]\n`;
-    writeFileSync(join(context, 'Dockerfile'), dockerfile);
-    writeFileSync(join(context, 'server.js'), SERVER_JS);
-    const tag = createHash('sha256').update(dockerfile).update(SERVER_JS).digest('hex').slice(0, 12);
-    const repository = `${registry}/turbolift-k8s-test/echo`;
-    const build = run('docker', ['build', '-q', '-t', `${repository}:${tag}`, context]);
-    if (build.status !== 0) throw new Error(`docker build of the test image failed (is tools/test-infra/up.sh running?): ${build.stderr.trim()}`);
-    const push = run('docker', ['push', `${repository}:${tag}`]);
-    if (push.status !== 0) throw new Error(`docker push ${repository}:${tag} failed: ${push.stderr.trim()}`);
-    const digest = /digest: (sha256:[0-9a-f]{64})/.exec(push.stdout)?.[1];
-    if (!digest) throw new Error(`no digest in docker push output: ${push.stdout}`);
-    imageRecord = { service: PROJECT, image: repository, tag, digest, pushed: true };
+    const dockerfile = `FROM ${testBaseImage}\nCOPY server.js /app/server.js\nUSER 1000:1000\nCMD ["node", "/app/server.js"]\n`;
+    const pushed = buildAndPushImage(`${registry}/turbolift-k8s-test/echo`, join(workspace, 'image'), dockerfile, { 'server.js': ECHO_SERVER_JS });
+    imageRecord = { service: PROJECT, ...pushed, pushed: true };
   }, 180_000);
 
   beforeAll(() => {
@@ -435,7 +388,7 @@ describe.skipIf(!kubeconfig)('deploy-k8s against a real cluster', () => {
       'foreign',
       '-n',
       namespace,
-      `--image=${registry}/${baseImage}`,
+      `--image=${registry}/${testBaseImage}`,
       '--',
       'node',
       '-e',

@@ -1,21 +1,26 @@
 // createPullSecret against a real cluster (tools/test-cluster) and the registry with htpasswd authentication
 // (tools/test-infra): runs when TURBOLIFT_TEST_KUBECONFIG is set; with TURBOLIFT_REQUIRE_CLUSTER=1 and no cluster it fails.
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
-import type { ExecutorContext } from '@nx/devkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ensureTestInfra } from '../../../../../tools/test-infra/infra.cjs';
+import {
+  SMALL_NODE,
+  clusterKubeconfig as kubeconfig,
+  executorContext,
+  failWithoutRequiredCluster,
+  kubectlFor,
+  run,
+  testBaseImage as baseImage,
+  uniqueNamespace,
+} from '../../../../../tools/test-support/cluster';
 import { pullSecretFor } from '../../docker/pull-secret';
 import deployK8sExecutor from './executor';
 import type { DeployK8sExecutorOptions } from './schema';
 
-const kubeconfig = process.env.TURBOLIFT_TEST_KUBECONFIG;
-const clusterRequired = process.env.TURBOLIFT_REQUIRE_CLUSTER === '1';
-const baseImage = process.env.TURBOLIFT_TEST_BASE_IMAGE ?? `turbolift-test/node:${process.versions.node.split('.')[0]}`;
 const PROJECT = 'private-echo';
 const PROJECT_ROOT = 'apps/private-echo';
 
@@ -30,15 +35,7 @@ server.listen(Number(process.env.PORT || 8080), process.env.HOST || '127.0.0.1')
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
 `;
 
-if (!kubeconfig && clusterRequired) {
-  describe('deploy-k8s with a private registry', () => {
-    it('has a cluster to run against', () => {
-      throw new Error(
-        'TURBOLIFT_REQUIRE_CLUSTER=1 but TURBOLIFT_TEST_KUBECONFIG is not set: run tools/test-cluster/up.sh and export the kubeconfig path it prints',
-      );
-    });
-  });
-}
+failWithoutRequiredCluster('deploy-k8s with a private registry');
 
 describe.skipIf(!kubeconfig)('deploy-k8s with a private registry', () => {
   let workspace: string;
@@ -50,29 +47,14 @@ describe.skipIf(!kubeconfig)('deploy-k8s with a private registry', () => {
   const namespaces: string[] = [];
   let output: string[] = [];
 
-  const run = (command: string, args: string[]) => {
-    const result = spawnSync(command, args, { encoding: 'utf8', timeout: 120_000 });
-    return { status: result.status, stdout: result.stdout ?? '', stderr: result.stderr ?? '' };
-  };
-  const kubectl = (...args: string[]) => run('kubectl', ['--kubeconfig', kubeconfig!, ...args]);
+  const kubectl = kubectlFor(kubeconfig!);
   const newNamespace = (purpose: string) => {
-    const namespace = `tl-${purpose}-${randomBytes(3).toString('hex')}`;
+    const namespace = uniqueNamespace(purpose);
     namespaces.push(namespace);
     return namespace;
   };
-  const context = (): ExecutorContext =>
-    ({
-      root: workspace,
-      cwd: workspace,
-      projectName: PROJECT,
-      targetName: 'deploy-k8s',
-      isVerbose: false,
-      projectsConfigurations: { version: 2, projects: { [PROJECT]: { root: PROJECT_ROOT } } },
-      nxJsonConfiguration: {},
-      projectGraph: { nodes: {}, dependencies: {} },
-    }) as unknown as ExecutorContext;
 
-  const SMALL_NODE = { resources: { requests: { cpu: '50m', memory: '64Mi' } } } satisfies DeployK8sExecutorOptions;
+  const context = () => executorContext(workspace, PROJECT, PROJECT_ROOT);
 
   const deploy = (options: DeployK8sExecutorOptions) => deployK8sExecutor({ kubeconfig, createNamespace: true, ...SMALL_NODE, ...options }, context());
 
