@@ -3,6 +3,7 @@ import { KubeConfig, KubernetesObject, KubernetesObjectApi, PatchStrategy } from
 import { TurboliftError } from '../errors';
 import { describeApiError, isNotFound, withTimeout } from './api-errors';
 import { CONTENT_HASH_ANNOTATION, FIELD_MANAGER, managedObjectsSelector } from './labels';
+import { RENDERED_KINDS } from './manifests';
 import type { KubernetesManifest } from './types';
 
 export const API_CALL_TIMEOUT_MS = 30_000;
@@ -101,11 +102,7 @@ type FieldsV1 = { 'f:spec'?: { 'f:replicas'?: unknown } };
  * Kinds deploy-k8s renders only under some options: when the options change, the leftover must go. Only objects
  * with our managed labels are listed, so a Secret (or autoscaler) someone else made in the namespace is never touched.
  */
-export const OPTIONAL_KINDS: ReadonlyArray<{ apiVersion: string; kind: string }> = [
-  { apiVersion: 'v1', kind: 'Secret' },
-  { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler' },
-  { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget' },
-];
+export const OPTIONAL_KINDS = RENDERED_KINDS.filter((kind) => kind.optional);
 
 /** Deletes our optional objects (pull Secret, HPA, PDB) of this service that the desired state no longer has. */
 export async function pruneManifests(

@@ -12,6 +12,19 @@ export const PORT_NAME = 'http';
 export const TERMINATION_MARGIN_SECONDS = 10;
 const RUN_AS_USER = 1000;
 
+/**
+ * Every kind deploy-k8s renders for a service (the Namespace aside: it may be shared), in the order undeploy deletes
+ * them: the autoscaler and the budget before what they point at, the pull Secret after the pods that pull with it.
+ * `optional` kinds are rendered only under some options, so a deploy prunes the ones its options no longer ask for.
+ */
+export const RENDERED_KINDS: ReadonlyArray<{ apiVersion: string; kind: string; plural: string; optional: boolean }> = [
+  { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', plural: 'horizontalpodautoscalers', optional: true },
+  { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', plural: 'poddisruptionbudgets', optional: true },
+  { apiVersion: 'v1', kind: 'Service', plural: 'services', optional: false },
+  { apiVersion: 'apps/v1', kind: 'Deployment', plural: 'deployments', optional: false },
+  { apiVersion: 'v1', kind: 'Secret', plural: 'secrets', optional: true },
+];
+
 export interface RenderedManifests {
   /** In apply order: Namespace (optional), pull Secret (optional), Service, Deployment, HPA (optional), PDB (optional). */
   objects: KubernetesManifest[];

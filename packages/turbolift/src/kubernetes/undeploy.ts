@@ -3,6 +3,7 @@ import { KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
 import { describeApiError, isNotFound, withTimeout } from './api-errors';
 import { API_CALL_TIMEOUT_MS } from './apply';
 import { managedObjectsSelector } from './labels';
+import { RENDERED_KINDS } from './manifests';
 import { observe, type Observation, type ObservedKind } from './observe';
 
 export interface UndeployOptions {
@@ -18,16 +19,14 @@ export interface UndeployResult {
   deleted: string[];
 }
 
-/** The only kinds undeploy touches; anything else in the namespace, labelled or not, is left alone. */
+/** The only kinds undeploy touches (what deploy renders); anything else in the namespace, labelled or not, is left alone. */
 export function managedKinds(namespace: string): ObservedKind[] {
-  return [
-    { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', namespace, path: `/apis/autoscaling/v2/namespaces/${namespace}/horizontalpodautoscalers` },
-    { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', namespace, path: `/apis/policy/v1/namespaces/${namespace}/poddisruptionbudgets` },
-    { apiVersion: 'v1', kind: 'Service', namespace, path: `/api/v1/namespaces/${namespace}/services` },
-    { apiVersion: 'apps/v1', kind: 'Deployment', namespace, path: `/apis/apps/v1/namespaces/${namespace}/deployments` },
-    // The pull Secret of createPullSecret, after the pods that pull with it.
-    { apiVersion: 'v1', kind: 'Secret', namespace, path: `/api/v1/namespaces/${namespace}/secrets` },
-  ];
+  return RENDERED_KINDS.map(({ apiVersion, kind, plural }) => ({
+    apiVersion,
+    kind,
+    namespace,
+    path: `${apiVersion === 'v1' ? '/api/v1' : `/apis/${apiVersion}`}/namespaces/${namespace}/${plural}`,
+  }));
 }
 
 export async function undeployService(kubeConfig: KubeConfig, options: UndeployOptions): Promise<UndeployResult> {
@@ -75,7 +74,7 @@ export async function undeployService(kubeConfig: KubeConfig, options: UndeployO
   return { success: true, deleted };
 }
 
-/** Watches the four kinds until nothing with the selector is left, or the time is up. */
+/** Watches the managed kinds until nothing with the selector is left, or the time is up. */
 function waitUntilGone(kubeConfig: KubeConfig, namespace: string, labelSelector: string, timeoutMs: number): Promise<{ success: boolean; reason?: string }> {
   return new Promise((resolve) => {
     const remaining = new Map<string, string[]>();
