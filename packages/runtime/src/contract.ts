@@ -81,3 +81,76 @@ export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 72_000;
 
 /** And in count, to bound the memory held by waiting calls, unless TURBOLIFT_MAX_QUEUE says otherwise. */
 export const QUEUE_PER_WORKER = 128;
+
+/**
+ * Caller authentication: a service answers calls only to callers that send one of its tokens as
+ * `authorization: Bearer <token>`; `/healthz` and `/readyz` stay open for the kubelet. A token folder holds
+ * `token` (what callers send, and the service accepts) and, during a rotation, `previous` (accepted too).
+ * In the cluster that folder is the namespace's callers Secret, mounted at `mountDir` in every service pod
+ * and in every caller given it; locally it is `.turbolift/` (the endpoints folder), made by `serve` with
+ * mode 0600 so that only the workspace's user can call the local services.
+ *
+ * One Secret per namespace, not per service: a caller, and a function that calls other functions, needs one
+ * token for all the functions of a namespace, and rotating it is one step. Services in one namespace trust the
+ * same callers anyway, since each of them may call the others.
+ */
+export const AUTH = {
+  /** The header and scheme callers send the token in. */
+  header: 'authorization',
+  scheme: 'Bearer',
+  /** A token given directly: for a caller the one to send; for a service one more to accept. */
+  tokenEnv: 'TURBOLIFT_TOKEN',
+  /** The token folder (both sides): a mounted Secret, `.turbolift/`, or any folder holding `token`. */
+  tokenDirEnv: 'TURBOLIFT_TOKEN_DIR',
+  /** `off` turns the service's check off: every caller that can reach it may call. */
+  authEnv: 'TURBOLIFT_AUTH',
+  currentKey: 'token',
+  previousKey: 'previous',
+  /** Where deploy-k8s mounts the callers Secret, in service pods and in callers; stubs in the cluster look there. */
+  mountDir: '/var/run/secrets/turbolift',
+  /** The namespace's callers Secret (keys currentKey and previousKey). */
+  secretName: 'turbolift-callers',
+  /** Pods carrying this label (value "true") may reach services that deploy-k8s gave a NetworkPolicy. */
+  callerLabel: 'turbolift.dev/caller',
+} as const;
+
+/**
+ * What the service checks each argument against, derived by the lift from the function's TypeScript
+ * signature. `schema` is JSON Schema (draft-07, as fastify validates with), plus one keyword for the values
+ * only msgpack carries: `{ "instanceOf": "Map" }` holds for a Map, and so on for the names in
+ * INSTANCE_OF_NAMES. `"instanceOf": "undefined"` holds for undefined only (JSON sends it as null).
+ */
+export interface ParameterSchema {
+  /** The parameter's name in the signature, for the error message (`argument 2 (b) must be string`). */
+  name: string;
+  schema: JsonSchema;
+  /** A rest parameter: `schema` applies to each remaining argument. */
+  rest?: boolean;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type JsonSchema = boolean | { [keyword: string]: any };
+
+export const INSTANCE_OF_KEYWORD = 'instanceOf';
+export const INSTANCE_OF_NAMES = [
+  'undefined',
+  'bigint',
+  'Date',
+  'RegExp',
+  'Map',
+  'Set',
+  'ArrayBuffer',
+  'DataView',
+  'Uint8Array',
+  'Uint8ClampedArray',
+  'Int8Array',
+  'Uint16Array',
+  'Int16Array',
+  'Uint32Array',
+  'Int32Array',
+  'Float32Array',
+  'Float64Array',
+  'BigInt64Array',
+  'BigUint64Array',
+] as const;
+export type InstanceOfName = (typeof INSTANCE_OF_NAMES)[number];
