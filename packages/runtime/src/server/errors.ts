@@ -12,6 +12,7 @@ export type ServiceErrorCode =
   | 'TL_BAD_REQUEST'
   | 'TL_REQUEST_TIMEOUT'
   | 'TL_NOT_FOUND'
+  | 'TL_UNAUTHORIZED'
   | 'TL_FUNCTION_THREW'
   | 'TL_RESULT_NOT_ENCODABLE'
   | 'TL_CALL_TIMEOUT'
