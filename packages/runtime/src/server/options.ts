@@ -1,6 +1,7 @@
 /**
  * Service options and their environment variables, normalised once at the edge.
  */
+import { normalizeAuth, type AuthOption, type NormalizedAuth } from './auth';
 import { normalizeArity, type ArityOption, type ArityRange } from './arity';
 import {
   CONNECTION_LIMITS,
@@ -95,6 +96,11 @@ export interface ServeOptions {
    * else 72000.
    */
   keepAliveTimeoutMs?: number;
+  /**
+   * Which callers are answered (auth.ts): `false` accepts every caller; `{ tokens, tokenDir }` names the
+   * accepted tokens. Default: `$TURBOLIFT_AUTH` (`off`), `$TURBOLIFT_TOKEN_DIR` and `$TURBOLIFT_TOKEN`.
+   */
+  auth?: AuthOption;
 }
 
 export interface NormalizedServeOptions {
@@ -121,6 +127,7 @@ export interface NormalizedServeOptions {
   bodyTimeoutMs: number;
   requestTimeoutMs: number;
   keepAliveTimeoutMs: number;
+  auth: NormalizedAuth;
 }
 
 const MIB = 1024 * 1024;
@@ -169,6 +176,7 @@ export function normalizeServeOptions(
     maxQueue,
     maxQueueWaitMs,
     ...timeouts,
+    auth: normalizeAuth(options.auth, env, name),
   };
 }
 
