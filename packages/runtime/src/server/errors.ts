@@ -8,6 +8,7 @@ export type ServiceErrorCode =
   | 'TL_MALFORMED_BODY'
   | 'TL_UNSUPPORTED_MEDIA_TYPE'
   | 'TL_ARGUMENT_COUNT'
+  | 'TL_BAD_ARGUMENTS'
   | 'TL_BODY_TOO_LARGE'
   | 'TL_BAD_REQUEST'
   | 'TL_REQUEST_TIMEOUT'
@@ -66,6 +67,9 @@ export const overloaded = (fnName: string, waiting: number, bound: string) =>
 
 export const argumentCount = (fnName: string, got: number, min: number, max: number) =>
   new ServiceError('TL_ARGUMENT_COUNT', 400, `${fnName} takes ${describeRange(min, max)}, got ${got}`);
+
+/** An argument that does not match its parameter's schema (server/parameters.ts says what is checked). */
+export const badArguments = (message: string) => new ServiceError('TL_BAD_ARGUMENTS', 400, message);
 
 function describeRange(min: number, max: number): string {
   const unit = (n: number) => `${n} argument${n === 1 ? '' : 's'}`;

@@ -8,6 +8,7 @@ import { JSON_CONTENT_TYPE, MSGPACK_CONTENT_TYPE, encode, encodePooled, mediaTyp
 import { unpackMsgpack, type PackedLease } from '../codec/msgpack';
 import type { ArityRange } from './arity';
 import { ServiceError, argumentCount, malformedBody, thrownBody, type ErrorBody } from './errors';
+import type { ParameterCheck } from './parameters';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type ServedFunction = (...args: any[]) => unknown;
@@ -38,6 +39,8 @@ export interface Answer {
 export interface InvokeSettings {
   name: string;
   arity: ArityRange;
+  /** Each argument's schema; none: the arguments are not checked. */
+  parameters?: ParameterCheck;
   remoteStack: boolean;
 }
 
@@ -104,12 +107,14 @@ function decodeBody({ contentType, body }: Invocation): unknown {
   throw new ServiceError('TL_UNSUPPORTED_MEDIA_TYPE', 415, `content type must be ${JSON_CONTENT_TYPE} or ${MSGPACK_CONTENT_TYPE}`);
 }
 
-function checkArguments({ name, arity }: InvokeSettings, args: unknown, where = ''): asserts args is unknown[] {
+function checkArguments({ name, arity, parameters }: InvokeSettings, args: unknown, where = ''): asserts args is unknown[] {
   if (!Array.isArray(args)) throw malformedBody(`${where}body must be an encoded array of arguments, got ${describe(args)}`);
   if (args.length < arity.min || args.length > arity.max) {
     const error = argumentCount(name, args.length, arity.min, arity.max);
     throw where ? new ServiceError(error.code, error.statusCode, `${where}${error.message}`) : error;
   }
+  // The values as decoded, JSON or msgpack alike (400 TL_BAD_ARGUMENTS).
+  if (parameters) parameters.check(args, where);
 }
 
 function checkBatch(settings: InvokeSettings, batch: unknown): unknown[][] {

@@ -15,8 +15,10 @@ import {
   POOL_LIMITS,
   QUEUE_PER_WORKER,
   SERVICE_ENV,
+  type ParameterSchema,
 } from '../contract';
 import { usableCpus } from './cpus';
+import { normalizeParameters, type ParameterCheck } from './parameters';
 
 export interface ServeOptions {
   /** The function's name in logs and errors; default `fn.name`. */
@@ -29,6 +31,12 @@ export interface ServeOptions {
   bodyLimit?: number;
   /** Accepted argument counts: a count or `{ min, max }`. Default: see `normalizeArity`. */
   arity?: ArityOption;
+  /**
+   * A schema for each parameter, in order (a lifted service's main.ts passes the ones the lift derived):
+   * an argument that does not match its schema gets 400 `TL_BAD_ARGUMENTS` and the function is not called.
+   * Checked after the argument count. Default: none, the arguments are not checked.
+   */
+  parameters?: ParameterSchema[];
   /** Send the stack of a thrown error to the caller; default `$TURBOLIFT_REMOTE_STACK === '1'`. */
   remoteStack?: boolean;
   /**
@@ -109,6 +117,8 @@ export interface NormalizedServeOptions {
   port: number;
   bodyLimit: number;
   arity: ArityRange;
+  /** The parameters' schemas, compiled where calls run (inline: at `serve`; with a pool: in each worker). */
+  parameters: ParameterCheck | undefined;
   remoteStack: boolean;
   drainMs: number;
   drainQuietMs: number;
@@ -159,12 +169,17 @@ export function normalizeServeOptions(
   checkInteger('maxQueueWaitMs', maxQueueWaitMs, limits.maxQueueWaitMs);
   const bodyLimit = options.bodyLimit ?? envBytes(env, SERVICE_ENV.bodyLimit, 16 * MIB);
   const timeouts = connectionTimeouts(options, env, bodyLimit);
+  const parameters = normalizeParameters(options.parameters, name);
+  // Where calls run here (inline, or this is a pool worker), a schema ajv refuses fails serve at once;
+  // with a pool the workers compile theirs, and one that cannot fails the pool's start.
+  if (workers === 0) parameters?.compile();
   return {
     name,
     host: options.host ?? (env[SERVICE_ENV.host] || '127.0.0.1'),
     port: options.port ?? envInteger(env, SERVICE_ENV.port, 8080, 0, 65535),
     bodyLimit,
     arity: normalizeArity(fn, options.arity, name),
+    parameters,
     remoteStack: options.remoteStack ?? env[SERVICE_ENV.remoteStack] === '1',
     drainMs: options.drainMs ?? envInteger(env, SERVICE_ENV.drainMs, inKubernetes ? 5000 : 0, 0, Number.MAX_SAFE_INTEGER),
     drainQuietMs: options.drainQuietMs ?? envInteger(env, SERVICE_ENV.drainQuietMs, 2000, 0, Number.MAX_SAFE_INTEGER),
