@@ -32,6 +32,7 @@ export type CallErrorCode =
   | 'TL_CALL_TIMEOUT' // the service stopped the call at its own time limit (504; TURBOLIFT_CALL_TIMEOUT_MS)
   | 'TL_CONNECTION_FAILED' // refused, reset, closed, DNS... after the allowed retries
   | 'TL_SERVICE_UNAVAILABLE' // 503 after the allowed retries
+  | 'TL_UNAUTHORIZED' // the service refused the caller's token, or none was found (401)
   | 'TL_REJECTED' // the service refused the request (4xx); `remoteCode` says why
   | 'TL_SERVICE_ERROR' // a 5xx other than the function throwing (e.g. a result that cannot be encoded)
   | 'TL_BAD_RESPONSE' // an answer that is not a turbolift response

@@ -8,16 +8,35 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import { JSON_CONTENT_TYPE, MSGPACK_CONTENT_TYPE, encodePooled, mediaType, type Encoded } from '../codec';
 import { releasePacked, unpackMsgpack, type PackedLease } from '../codec/msgpack';
+import { AUTH } from '../contract';
 import { RemoteError, TurboliftCallError } from '../errors';
 import type { CallPolicy } from './lifted';
 import type { CallTarget } from './pools';
+import { callerToken, clearTokenCache, tokenSearchDescription, type CallerToken } from './token';
 import { backoffDelay, errorCode, isConnectionFailure, isTimeout } from './retry';
 
 export type { CallPolicy } from './lifted';
 
-// Shared, never mutated: no per-call header objects.
-const JSON_HEADERS = { 'content-type': JSON_CONTENT_TYPE };
-const MSGPACK_HEADERS = { 'content-type': MSGPACK_CONTENT_TYPE };
+// Shared, never mutated: no per-call header objects, one pair per token (there is one, two in a rotation).
+type CallHeaders = Record<string, string>;
+const ANONYMOUS = { json: { 'content-type': JSON_CONTENT_TYPE }, msgpack: { 'content-type': MSGPACK_CONTENT_TYPE } };
+let signed: { token: string; json: CallHeaders; msgpack: CallHeaders } | undefined;
+
+function headersFor(contentType: string, token: CallerToken | undefined): CallHeaders {
+  let set: { json: CallHeaders; msgpack: CallHeaders } = ANONYMOUS;
+  if (token) {
+    if (signed?.token !== token.token) {
+      const authorization = `${AUTH.scheme} ${token.token}`;
+      signed = {
+        token: token.token,
+        json: { ...ANONYMOUS.json, [AUTH.header]: authorization },
+        msgpack: { ...ANONYMOUS.msgpack, [AUTH.header]: authorization },
+      };
+    }
+    set = signed;
+  }
+  return contentType === JSON_CONTENT_TYPE ? set.json : set.msgpack;
+}
 
 export function callRemote(target: CallTarget, policy: CallPolicy, args: unknown[]): Promise<unknown> {
   return exchange(target, target.path, policy, args, undefined);
@@ -56,7 +75,10 @@ export async function exchange(
     throw new TurboliftCallError({ code: 'TL_ENCODE_FAILED', fnName, reason: `cannot encode the arguments: ${(error as Error).message}`, cause: error });
   }
   const { body, lease } = encoded;
-  const headers = encoded.contentType === JSON_CONTENT_TYPE ? JSON_HEADERS : MSGPACK_HEADERS;
+  let token = callerToken();
+  let headers = headersFor(encoded.contentType, token);
+  // A 401 is tried once more when the token found now differs from the one sent (it was rotated meanwhile).
+  let retriedUnauthorized = false;
 
   const deadline = Date.now() + policy.timeoutMs;
   const maxAttempts = policy.idempotent ? policy.retries + 1 : 1;
@@ -155,6 +177,19 @@ export async function exchange(
         attempts: attempt,
       });
     }
+    if (statusCode === 401 && !retriedUnauthorized) {
+      retriedUnauthorized = true;
+      clearTokenCache();
+      const fresh = callerToken();
+      if (fresh?.token !== token?.token) {
+        await response.body.dump();
+        token = fresh;
+        headers = headersFor(encoded.contentType, token);
+        attempt--;
+        continue;
+      }
+    }
+    if (statusCode === 401) throw await unauthorized(target, fnName, response, token, attempt);
     throw await failureFromResponse(target, fnName, response, attempt);
   }
 
@@ -208,6 +243,21 @@ export interface WireError {
 
 export function remoteError(fnName: string, url: string, wire: WireError): RemoteError {
   return new RemoteError({ fnName, url, remoteName: wire.name ?? 'Error', message: wire.message ?? '', remoteStack: wire.stack });
+}
+
+/** The service refused the caller: say which token was sent, from where, or where none was found. */
+async function unauthorized(target: CallTarget, fnName: string, response: Dispatcher.ResponseData, token: CallerToken | undefined, attempts: number) {
+  const wire = await readWireError(response);
+  const sent = token ? `the token from ${token.from} is not accepted` : `no caller token was found (looked in ${tokenSearchDescription()})`;
+  return new TurboliftCallError({
+    code: 'TL_UNAUTHORIZED',
+    fnName,
+    url: target.url,
+    reason: `${sent} (401 ${wire?.code ?? ''}: ${wire?.message ?? ''})`,
+    statusCode: 401,
+    remoteCode: wire?.code,
+    attempts,
+  });
 }
 
 async function failureFromResponse(target: CallTarget, fnName: string, response: Dispatcher.ResponseData, attempts: number): Promise<Error> {

@@ -60,7 +60,7 @@ export function readTokenDir(dir: string): string[] {
   return tokens;
 }
 
-/** The token folder is read again at most this often, and only when a caller's token matched none. */
+/** The token folder is read again at most this often. */
 const REREAD_MS = 1000;
 
 export class CallerCheck {
@@ -75,19 +75,21 @@ export class CallerCheck {
   refusal(header: string | string[] | undefined): ServiceError | undefined {
     const presented = bearerToken(header);
     if (presented === undefined) return unauthorized(`no "${AUTH.header}: ${AUTH.scheme} <token>" header`);
-    const presentedDigest = digest(presented);
-    if (this.accepts(presentedDigest)) return undefined;
-    // A rotation writes new tokens into the mounted folder: read it again, but not on every bad call.
-    if (this.auth.tokenDir && Date.now() - this.readAt >= REREAD_MS) {
-      this.readAt = Date.now();
-      const fromDir = readTokenDir(this.auth.tokenDir);
-      // A folder caught half-way through an update keeps the tokens read before.
-      if (fromDir.length > 0) {
-        this.digests = [...this.auth.given, ...fromDir].map(digest);
-        if (this.accepts(presentedDigest)) return undefined;
-      }
-    }
+    this.refresh();
+    if (this.accepts(digest(presented))) return undefined;
     return unauthorized('the token is not one this service accepts');
+  }
+
+  /**
+   * A rotation rewrites the mounted folder (the kubelet swaps it whole): read it again, at most once a
+   * second, so that a new token is accepted and a dropped one refused within a second of the files changing.
+   */
+  private refresh(): void {
+    if (!this.auth.tokenDir || Date.now() - this.readAt < REREAD_MS) return;
+    this.readAt = Date.now();
+    const fromDir = readTokenDir(this.auth.tokenDir);
+    // A folder caught half-way through an update keeps the tokens read before.
+    if (fromDir.length > 0) this.digests = [...this.auth.given, ...fromDir].map(digest);
   }
 
   /**

@@ -91,7 +91,9 @@ export async function serve(fn: ServedFunction, options: ServeOptions = {}): Pro
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : normalized.port;
   const url = `http://${formatHost(normalized.host)}:${port}`;
-  log(`${name} listening on ${url} (${executor.description})`);
+  const { auth } = normalized;
+  const callers = auth.enabled ? `callers need a token${auth.tokenDir ? ` from ${auth.tokenDir}` : ''}` : `every caller accepted: ${auth.reason}`;
+  log(`${name} listening on ${url} (${executor.description}; ${callers})`);
 
   return { app, url, port, shutdown };
 }

@@ -8,6 +8,8 @@ import type * as FastifyPackage from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { JSON_CONTENT_TYPE, MSGPACK_CONTENT_TYPE } from '../codec';
 import { releasePacked } from '../codec/msgpack';
+import { AUTH } from '../contract';
+import { CallerCheck } from './auth';
 import { clientErrorHandler, connectionOptions, watchConnections } from './connections';
 import { ServiceError, fromFastifyError } from './errors';
 import { createExecutor, type Executor } from './executor';
@@ -76,8 +78,27 @@ export function buildService(fn: ServedFunction, options: NormalizedServeOptions
       );
     else sendAnswer(reply, answer);
   };
-  app.post(CALL_PATH, route('call'));
-  app.post(MAP_PATH, route('map'));
+  // Answered before its body is in (415, 404…): close the connection after the answer, rather than read
+  // the rest of the body to reuse it (and never answer a second time when that body stalls).
+  const closeIfUnread = (request: FastifyRequest, reply: FastifyReply) => {
+    if (lifecycle.draining || !request.raw.complete) reply.header('connection', 'close');
+  };
+
+  // Checked before the body is read: a caller without the token never gets its body buffered, let alone decoded.
+  const callers = options.auth.enabled ? new CallerCheck(options.auth) : undefined;
+  const checkCaller = callers
+    ? (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+        const refusal = callers.refusal(request.headers[AUTH.header]);
+        if (!refusal) return done();
+        closeIfUnread(request, reply);
+        reply.code(401).header('www-authenticate', `${AUTH.scheme} realm="turbolift"`).header('content-type', JSON_CONTENT_TYPE);
+        reply.send(JSON.stringify(refusal.toBody()));
+      }
+    : undefined;
+  // No hook at all without authentication: nothing is added to a call's path.
+  const callRoute = checkCaller ? { onRequest: checkCaller } : {};
+  app.post(CALL_PATH, callRoute, route('call'));
+  app.post(MAP_PATH, callRoute, route('map'));
 
   app.get(HEALTH_PATH, (_request, reply) => {
     reply.send({ status: 'ok' });
@@ -87,12 +108,6 @@ export function buildService(fn: ServedFunction, options: NormalizedServeOptions
     if (lifecycle.ready) reply.send({ status: 'ready' });
     else reply.code(503).send({ status: lifecycle.draining ? 'draining' : 'starting' });
   });
-
-  // Answered before its body is in (415, 404…): close the connection after the answer, rather than read
-  // the rest of the body to reuse it (and never answer a second time when that body stalls).
-  const closeIfUnread = (request: FastifyRequest, reply: FastifyReply) => {
-    if (lifecycle.draining || !request.raw.complete) reply.header('connection', 'close');
-  };
 
   app.setNotFoundHandler((request, reply) => {
     const error = new ServiceError('TL_NOT_FOUND', 404, `no route ${request.method} ${request.url}; calls go to POST ${CALL_PATH}`);

@@ -201,7 +201,7 @@ describe('bundleService with esbuild', () => {
       cpSync(dirname(result.outfile), alone, { recursive: true });
       expect(readdirSync(alone).sort()).toEqual(['main.js', 'package.json', 'pool-task.js', 'worker.js']);
       const answer = await callOnce(join(alone, 'main.js'), { TURBOLIFT_WORKERS: '2' });
-      expect(answer.startLine).toMatch(/whichThread listening on http:\/\/127\.0\.0\.1:\d+ \(2 workers\)/);
+      expect(answer.startLine).toMatch(/whichThread listening on http:\/\/127\.0\.0\.1:\d+ \(2 workers;/);
       // Thread 0 is the main thread: the call ran in a worker.
       expect(answer.body).toMatch(/^[1-9]\d*$/);
     } finally {
