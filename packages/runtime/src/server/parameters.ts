@@ -131,7 +131,7 @@ export class ParameterCheck {
       try {
         return compile(schema);
       } catch (error) {
-        throw new TypeError(`serve(${this.fnName}): the schema of parameter ${index + 1} (${name}) is not valid: ${(error as Error).message}`, {
+        throw new TypeError(`serve(${this.fnName}): the schema of parameters[${index}] (${name}) is not valid: ${(error as Error).message}`, {
           cause: error,
         });
       }
@@ -168,11 +168,11 @@ export class ParameterCheck {
 export function normalizeParameters(option: unknown, fnName: string): ParameterCheck | undefined {
   if (option === undefined) return undefined;
   const refuse = (reason: string): never => {
-    throw new TypeError(`serve(${fnName}): parameters ${reason}`);
+    throw new TypeError(`serve(${fnName}): ${reason}`);
   };
-  if (!Array.isArray(option)) return refuse(`must be an array of { name, schema, rest? }, got ${describeValue(option)}`);
+  if (!Array.isArray(option)) return refuse(`the parameters option must be an array of { name, schema, rest? }, got ${describeValue(option)}`);
   const parameters = option.map((parameter: unknown, index): ParameterSchema => {
-    const position = `parameter ${index + 1}`;
+    const position = `parameters[${index}]`;
     if (typeof parameter !== 'object' || parameter === null || Array.isArray(parameter))
       return refuse(`${position} must be an object { name, schema, rest? }, got ${describeValue(parameter)}`);
     const { name, schema, rest } = parameter as Record<string, unknown>;
