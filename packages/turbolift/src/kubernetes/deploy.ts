@@ -1,6 +1,8 @@
 // Thin: render -> apply -> prune -> watch the rollout -> report where the service answers (or, atomic, roll back).
 import { AppsV1Api } from '@kubernetes/client-node';
 import { describeApiError, withTimeout } from './api-errors';
+import { authOffWarning } from './auth';
+import { ensureCallersSecrets, type CallersSecretOutcome } from './callers';
 import { API_CALL_TIMEOUT_MS, ApplyError, applyManifests, objectApi, pruneManifests, type ApplyOutcome } from './apply';
 import type { ClusterTarget } from './kubeconfig';
 import { imageReference, minimumReplicas, renderManifests } from './manifests';
@@ -34,6 +36,8 @@ export interface DeployServiceResult {
   /** The Deployment's `deployment.kubernetes.io/revision` after a successful rollout, as the API server says. */
   revision?: string;
   endpoint?: ServiceEndpoint;
+  /** With auth on: whether the namespace's callers Secret was created, and where its tokens were copied. */
+  callersSecret?: CallersSecretOutcome;
 }
 
 const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
@@ -47,6 +51,8 @@ export async function deployService(target: ClusterTarget, spec: ServiceDeploySp
   if (spec.image.pushed === false || !spec.image.digest) {
     log(`${spec.name}: warning: the image record has no registry digest (not pushed?); the cluster must be able to pull ${imageReference(spec.image)}`);
   }
+
+  if (!spec.auth.enabled) log(authOffWarning(spec));
 
   const client = objectApi(target.kubeConfig);
   // Read before anything is written: what a rollback puts back.
@@ -65,8 +71,14 @@ export async function deployService(target: ClusterTarget, spec: ServiceDeploySp
   const written: ApplyOutcome[] = [];
   const onOutcome = (outcome: ApplyOutcome) => written.push(outcome);
   let outcomes: ApplyOutcome[];
+  let callersSecret: CallersSecretOutcome | undefined;
   try {
-    const applied = await applyManifests(client, objects, { autoscaledMinReplicas, onOutcome });
+    // The Namespace first, then the callers Secret the pods mount (a pod whose Secret is missing does not start).
+    const namespaces = objects.filter((object) => object.kind === 'Namespace');
+    const applied = await applyManifests(client, namespaces, { onOutcome });
+    callersSecret = await ensureCallersSecrets(client, spec, log);
+    const rest = objects.filter((object) => object.kind !== 'Namespace');
+    applied.push(...(await applyManifests(client, rest, { autoscaledMinReplicas, onOutcome })));
     outcomes = [...applied, ...(await pruneManifests(client, spec.namespace, spec.name, objects, { onOutcome }))];
   } catch (error) {
     // Refused half-way: an atomic deploy first undoes what it had written, then reports the refusal.
@@ -83,10 +95,18 @@ export async function deployService(target: ClusterTarget, spec: ServiceDeploySp
   const failure = await rollOut(target, spec, options, startedAt);
   if (failure) {
     // An unchanged deploy has nothing to undo: rollBack says so and the failure stands as it is.
-    if (!before || !changed) return { success: false, reason: failure, contentHash, outcomes, changed };
+    if (!before || !changed) return { success: false, reason: failure, contentHash, outcomes, changed, callersSecret };
     log(`${failure}`);
     const rollback = await rollBackOrRefuse(target, client, failure, rollbackOptions(outcomes));
-    return { success: false, reason: `${failure}; ${rollback.summary}`, contentHash, outcomes, changed, rolledBack: rollback.rolledBack };
+    return {
+      success: false,
+      reason: `${failure}; ${rollback.summary}`,
+      contentHash,
+      outcomes,
+      changed,
+      rolledBack: rollback.rolledBack,
+      callersSecret,
+    };
   }
 
   const revision = await readRevision(target, spec, log);
@@ -98,7 +118,7 @@ export async function deployService(target: ClusterTarget, spec: ServiceDeploySp
   } catch (error) {
     log(`${spec.name}: ready; reading Service/${spec.name} failed: ${describeApiError(error)}`);
   }
-  return { success: true, contentHash, outcomes, changed, revision, endpoint };
+  return { success: true, contentHash, outcomes, changed, revision, endpoint, callersSecret };
 }
 
 /** The rollout, then the Service routing to a ready pod, within what is left of the timeout; the failure line, if any. */

@@ -3,6 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { loadClusterTarget, type ClusterSelection } from './kubeconfig';
+import { callersSecretComment } from './auth';
 import { renderManifests } from './manifests';
 import type { ServiceDeploySpec } from './types';
 import { renderYaml } from './yaml';
@@ -15,8 +16,10 @@ export interface DryRunResult {
 
 export function renderDryRun(cluster: ClusterSelection, spec: (namespace: string) => ServiceDeploySpec, outputFile?: string): DryRunResult {
   const namespace = cluster.namespace ?? namespaceFromKubeconfig(cluster) ?? 'default';
-  const { objects, contentHash } = renderManifests(spec(namespace));
-  const yaml = renderYaml(objects);
+  const desired = spec(namespace);
+  const { objects, contentHash } = renderManifests(desired);
+  // The callers Secret holds a token: a comment says what deploy does about it, the YAML never carries one.
+  const yaml = `${callersSecretComment(desired)}${renderYaml(objects)}`;
   if (outputFile) {
     mkdirSync(dirname(outputFile), { recursive: true });
     writeFileSync(outputFile, yaml);

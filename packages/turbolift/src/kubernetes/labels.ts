@@ -1,3 +1,4 @@
+import { AUTH } from '@turbolift/runtime/contract';
 import type { ServiceDeploySpec } from './types';
 
 export const FIELD_MANAGER = 'turbolift';
@@ -80,5 +81,5 @@ export function isLabelValue(value: string): boolean {
 }
 
 /** The keys turbolift sets itself: selectors, undeploy and the unchanged check rely on them, so no option may set them. */
-export const RESERVED_LABELS: readonly string[] = Object.values(LABEL);
+export const RESERVED_LABELS: readonly string[] = [...Object.values(LABEL), AUTH.callerLabel];
 export const RESERVED_ANNOTATIONS: readonly string[] = [CONTENT_HASH_ANNOTATION];

@@ -23,6 +23,7 @@ function spec(overrides: Partial<ServiceDeploySpec> = {}): ServiceDeploySpec {
     placement: { topologySpread: true },
     metadata: { labels: {}, annotations: {} },
     patches: [],
+    auth: { enabled: true, callerNamespaces: [] },
     ...overrides,
   };
 }
@@ -89,6 +90,7 @@ describe('renderManifests', () => {
       { name: 'PORT', value: '8080' },
       { name: 'TURBOLIFT_DRAIN_MS', value: '5000' },
       { name: 'TURBOLIFT_WORKERS', value: '1' },
+      { name: 'TURBOLIFT_TOKEN_DIR', value: '/var/run/secrets/turbolift' },
       { name: 'TURBOLIFT_REMOTE_STACK', value: '1' },
     ]);
   });

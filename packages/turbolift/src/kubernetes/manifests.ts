@@ -3,6 +3,8 @@ import { createHash } from 'node:crypto';
 import { CONTENT_HASH_ANNOTATION, LABEL, MANAGED_BY, commonLabels, selectorLabels } from './labels';
 import { DEFAULT_CALL_TIMEOUT_MS, HEALTH_PATH, READY_PATH, SERVICE_ENV, workerPoolEnv } from '../service/runtime-settings';
 import { applyPatches } from './patches';
+import { callerAuthEnv, callerAuthVolumes, callerPodLabels } from './auth';
+import { renderNetworkPolicy } from './network-policy';
 import type { ImageRecord, KubernetesManifest, PullSecret, ServiceDeploySpec, TopologySpreadConstraint } from './types';
 
 export const CONTAINER_PORT = 8080;
@@ -22,11 +24,17 @@ export const RENDERED_KINDS: ReadonlyArray<{ apiVersion: string; kind: string; p
   { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', plural: 'poddisruptionbudgets', optional: true },
   { apiVersion: 'v1', kind: 'Service', plural: 'services', optional: false },
   { apiVersion: 'apps/v1', kind: 'Deployment', plural: 'deployments', optional: false },
+  // After the pods: while any is left, only callers reach it.
+  { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', plural: 'networkpolicies', optional: true },
   { apiVersion: 'v1', kind: 'Secret', plural: 'secrets', optional: true },
 ];
 
 export interface RenderedManifests {
-  /** In apply order: Namespace (optional), pull Secret (optional), Service, Deployment, HPA (optional), PDB (optional). */
+  /**
+   * In apply order: Namespace (optional), pull Secret (optional), NetworkPolicy (optional; before the pods, so that none
+   * is open to every pod for a moment), Service, Deployment, HPA (optional), PDB (optional). The callers Secret is not
+   * among them: it is made only when absent and never carries a service's labels (see `auth.ts`).
+   */
   objects: KubernetesManifest[];
   /** sha256 of the desired state; stamped on every object but the Namespace as `turbolift.dev/content-hash`. */
   contentHash: string;
@@ -51,6 +59,7 @@ export function renderManifests(spec: ServiceDeploySpec): RenderedManifests {
   const rendered: KubernetesManifest[] = [];
   if (spec.createNamespace) rendered.push(renderNamespace(spec));
   if (spec.pullSecret) rendered.push(renderPullSecret(spec, spec.pullSecret));
+  if (spec.networkPolicy) rendered.push(renderNetworkPolicy(spec, spec.networkPolicy, objectMetadata(spec), CONTAINER_PORT));
   rendered.push(renderService(spec), renderDeployment(spec));
   if (spec.autoscaling.enabled) rendered.push(renderHorizontalPodAutoscaler(spec));
   if (minimumReplicas(spec) > 1) rendered.push(renderPodDisruptionBudget(spec));
@@ -132,6 +141,7 @@ export function renderPullSecret(spec: ServiceDeploySpec, secret: PullSecret): K
 
 export function renderDeployment(spec: ServiceDeploySpec): KubernetesManifest {
   const env = renderEnv(spec);
+  const callers = callerAuthVolumes(spec.auth);
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -146,7 +156,8 @@ export function renderDeployment(spec: ServiceDeploySpec): KubernetesManifest {
       template: {
         // The user's annotations only: the content hash stays off the template, so a change to another object
         // (the Service, the autoscaler) does not restart the pods.
-        metadata: { labels: labelsOf(spec), ...annotationsOf(spec) },
+        // The caller label lets the pods through NetworkPolicies of other services: functions call functions.
+        metadata: { labels: { ...labelsOf(spec), ...callerPodLabels() }, ...annotationsOf(spec) },
         spec: {
           // Even with a serviceAccountName: the function has no use for the API, and a token would be one more secret in the pod.
           automountServiceAccountToken: false,
@@ -200,11 +211,12 @@ export function renderDeployment(spec: ServiceDeploySpec): KubernetesManifest {
                 capabilities: { drop: ['ALL'] },
                 seccompProfile: { type: 'RuntimeDefault' },
               },
-              // The root filesystem is read-only; Node and libraries that need scratch space get /tmp.
-              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+              // The root filesystem is read-only; Node and libraries that need scratch space get /tmp. The callers
+              // Secret (auth on) holds the tokens the service accepts, and the one its own stubs send.
+              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, ...callers.volumeMounts],
             },
           ],
-          volumes: [{ name: 'tmp', emptyDir: {} }],
+          volumes: [{ name: 'tmp', emptyDir: {} }, ...callers.volumes],
         },
       },
     },
@@ -227,6 +239,7 @@ function renderEnv(spec: ServiceDeploySpec): Array<{ name: string; value: string
     [SERVICE_ENV.port]: String(CONTAINER_PORT),
     [SERVICE_ENV.drainMs]: String(spec.drainMs),
     ...workerPoolEnv(spec),
+    ...callerAuthEnv(spec.auth),
   };
   const extra = Object.keys(spec.env)
     .filter((name) => !(name in fixed))

@@ -75,6 +75,9 @@ export function changedReliedOn(before: KubernetesManifest, after: KubernetesMan
     case 'PodDisruptionBudget':
       compare('spec.selector', (object) => dig(object, 'spec', 'selector'));
       break;
+    case 'NetworkPolicy':
+      compare('spec.podSelector', (object) => dig(object, 'spec', 'podSelector'));
+      break;
     case 'HorizontalPodAutoscaler':
       compare('spec.scaleTargetRef', (object) => dig(object, 'spec', 'scaleTargetRef'));
       break;

@@ -19,6 +19,7 @@ const spec: ServiceDeploySpec = {
   placement: { topologySpread: true },
   metadata: { labels: {}, annotations: {} },
   patches: [],
+  auth: { enabled: true, callerNamespaces: [] },
 };
 
 /** A Deployment as the API server returns it after turbolift applied it and the controller rolled it out. */

@@ -100,6 +100,22 @@ export interface PullSecret {
   dockerConfigJson: string;
 }
 
+/**
+ * Caller authentication (the runtime's `AUTH`): with `enabled`, the service pods mount the namespace's callers Secret
+ * at `AUTH.mountDir` and answer only callers that send its token; without, they run with `TURBOLIFT_AUTH=off`.
+ */
+export interface CallerAuth {
+  enabled: boolean;
+  /** Other namespaces whose callers get a copy of the callers Secret on every deploy (sorted, the service's own left out). */
+  callerNamespaces: string[];
+}
+
+/** A NetworkPolicy letting in only pods labelled `AUTH.callerLabel: "true"` of the service's namespace and of these. */
+export interface NetworkPolicySettings {
+  /** Other namespaces whose caller pods may connect (sorted, the service's own left out; callers namespaces included). */
+  namespaces: string[];
+}
+
 /** Everything the manifest renderers need: the desired state of one lifted service, already normalised. */
 export interface ServiceDeploySpec {
   /** DNS-1123 name of the Deployment and the Service; also the `instance` label. */
@@ -131,6 +147,9 @@ export interface ServiceDeploySpec {
   patches: ManifestPatch[];
   /** Rendered as a Secret and added to imagePullSecrets, when the createPullSecret option found credentials. */
   pullSecret?: PullSecret;
+  auth: CallerAuth;
+  /** Rendered as a NetworkPolicy when set. */
+  networkPolicy?: NetworkPolicySettings;
 }
 
 /** The minimal shape every rendered object has. */

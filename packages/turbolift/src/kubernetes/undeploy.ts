@@ -1,5 +1,8 @@
-// Thin: deletes what deploy-k8s applied for one service (by its labels, four kinds, one namespace) and waits.
+// Thin: deletes what deploy-k8s applied for one service (by its labels, the kinds it renders, one namespace) and waits.
+// The namespace's callers Secret carries no service's labels and stays: the namespace's other services and their
+// callers use it.
 import { KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
+import { AUTH } from '@turbolift/runtime/contract';
 import { describeApiError, isNotFound, withTimeout } from './api-errors';
 import { API_CALL_TIMEOUT_MS } from './apply';
 import { managedObjectsSelector } from './labels';
@@ -65,13 +68,17 @@ export async function undeployService(kubeConfig: KubeConfig, options: UndeployO
     }
   }
   if (deleted.length === 0) {
-    log(`${name}: nothing of it in namespace ${namespace}`);
+    log(`${name}: nothing of it in namespace ${namespace}; ${callersSecretLeft(namespace)}`);
     return { success: true, deleted };
   }
   const gone = await waitUntilGone(kubeConfig, namespace, labelSelector, options.timeoutMs);
   if (!gone.success) return { success: false, reason: `${name}: ${gone.reason}`, deleted };
-  log(`${name}: removed from namespace ${namespace}`);
+  log(`${name}: removed from namespace ${namespace}; ${callersSecretLeft(namespace)}`);
   return { success: true, deleted };
+}
+
+export function callersSecretLeft(namespace: string): string {
+  return `Secret/${AUTH.secretName} in ${namespace}, if any, is left (its services and their callers share it; kubectl delete it once none is left)`;
 }
 
 /** Watches the managed kinds until nothing with the selector is left, or the time is up. */

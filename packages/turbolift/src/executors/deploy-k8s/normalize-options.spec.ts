@@ -10,6 +10,47 @@ const project = {
   paths: servicePaths('apps/lifted/compress-all-service'),
 };
 
+describe('normalizeDeployOptions: auth, callers, networkPolicy', () => {
+  const normalized = (options: DeployK8sExecutorOptions) => normalizeDeployOptions(options, project);
+
+  it('has auth on, no callers namespaces and no NetworkPolicy by default', () => {
+    const options = normalized({});
+    expect(options.auth).toEqual({ enabled: true, callerNamespaces: [] });
+    expect(options.networkPolicy).toBeUndefined();
+    expect(normalized({ networkPolicy: false }).networkPolicy).toBeUndefined();
+  });
+
+  it('takes the callers namespaces sorted and once each, and lets them through the NetworkPolicy too', () => {
+    const options = normalized({ callers: { namespaces: ['web', 'batch', 'web'] }, networkPolicy: { namespaces: ['jobs', 'batch'] } });
+    expect(options.auth).toEqual({ enabled: true, callerNamespaces: ['batch', 'web'] });
+    expect(options.networkPolicy).toEqual({ namespaces: ['batch', 'jobs', 'web'] });
+    expect(normalized({ networkPolicy: true }).networkPolicy).toEqual({ namespaces: [] });
+    expect(normalized({ networkPolicy: true, callers: { namespaces: ['web'] } }).networkPolicy).toEqual({ namespaces: ['web'] });
+  });
+
+  it('leaves the service namespace out once it is known', () => {
+    const options = normalized({ callers: { namespaces: ['prod', 'web'] }, networkPolicy: { namespaces: ['prod'] } });
+    const spec = toDeploySpec(options, 'prod', { service: 's', image: 'r/s', tag: 't' });
+    expect(spec.auth).toEqual({ enabled: true, callerNamespaces: ['web'] });
+    expect(spec.networkPolicy).toEqual({ namespaces: ['web'] });
+  });
+
+  it('refuses what cannot be', () => {
+    expect(() => normalized({ auth: false, callers: { namespaces: ['web'] } })).toThrow(
+      /callers\.namespaces gets copies of the callers Secret, which auth: false/,
+    );
+    expect(() => normalized({ callers: { namespaces: ['Web'] } })).toThrow(/callers\.namespaces\[0\] "Web" is not a namespace name/);
+    expect(() => normalized({ callers: { namespaces: 'web' as unknown as string[] } })).toThrow(/callers\.namespaces must be a list/);
+    expect(() => normalized({ callers: { names: [] } as never })).toThrow(/callers has no field "names"/);
+    expect(() => normalized({ networkPolicy: { namespaces: ['a_b'] } })).toThrow(/networkPolicy\.namespaces\[0\]/);
+    expect(() => normalized({ networkPolicy: 'yes' as never })).toThrow(/networkPolicy must be true, false or/);
+    expect(() => normalized({ auth: 'no' as never })).toThrow(/auth must be true or false/);
+    expect(() => normalized({ env: { TURBOLIFT_AUTH: 'off' } })).toThrow(/env TURBOLIFT_AUTH is set by turbolift \(use the auth option\)/);
+    expect(() => normalized({ env: { TURBOLIFT_TOKEN_DIR: '/x' } })).toThrow(/env TURBOLIFT_TOKEN_DIR is set by turbolift/);
+    expect(() => normalized({ labels: { 'turbolift.dev/caller': 'false' } })).toThrow(/labels may not set turbolift\.dev\/caller/);
+  });
+});
+
 describe('normalizeDeployOptions', () => {
   it('defaults everything from the project', () => {
     const options = normalizeDeployOptions({}, project);

@@ -5,10 +5,13 @@ import type { ClusterSelection } from '../../kubernetes/kubeconfig';
 import { isQualifiedName, toDnsLabel } from '../../kubernetes/labels';
 import { parseQuantity } from '../../kubernetes/quantity';
 import { SERVICE_ENV, checkWorkerPoolSettings } from '../../service/runtime-settings';
+import { AUTH } from '@turbolift/runtime/contract';
 import type {
   AutoscalingSettings,
   ImageRecord,
+  CallerAuth,
   ManifestPatch,
+  NetworkPolicySettings,
   PullSecret,
   ResourceQuantities,
   ResourceSettings,
@@ -41,6 +44,8 @@ export interface NormalizedDeployOptions extends Pick<
   | 'placement'
   | 'metadata'
   | 'patches'
+  | 'auth'
+  | 'networkPolicy'
 > {
   cluster: ClusterSelection;
   imageRecordPath: string;
@@ -89,6 +94,8 @@ const RESERVED_ENV = new Map<string, string>([
   [SERVICE_ENV.callTimeoutMs, 'use the callTimeoutMs option'],
   [SERVICE_ENV.maxQueue, 'use the maxQueue option'],
   [SERVICE_ENV.maxQueueWaitMs, 'use the maxQueueWaitMs option'],
+  [AUTH.tokenDirEnv, 'the callers Secret is mounted there; use the auth option'],
+  [AUTH.authEnv, 'use the auth option'],
 ]);
 
 /** Worker threads for a CPU limit: one per started core ("1500m" has work for 2), at least 1. */
@@ -148,6 +155,9 @@ export function normalizeDeployOptions(options: DeployK8sExecutorOptions, projec
   const timeoutSeconds = options.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
   if (!(timeoutSeconds > 0)) fail(`timeoutSeconds must be > 0, got ${timeoutSeconds}`);
 
+  const auth = normalizeAuth(options, fail);
+  const networkPolicy = normalizeNetworkPolicy(options.networkPolicy, auth, fail);
+
   let name = '';
   try {
     name = toDnsLabel(options.name ?? project.name);
@@ -185,7 +195,52 @@ export function normalizeDeployOptions(options: DeployK8sExecutorOptions, projec
     atomic: options.atomic ?? false,
     recordFile: inWorkspace(options.recordFile ?? project.paths.deployRecord),
     json: options.json ?? false,
+    auth,
+    ...(networkPolicy ? { networkPolicy } : {}),
   };
+}
+
+/** `auth` (default on) and the callers namespaces that get a copy of the Secret; without auth there is none to copy. */
+function normalizeAuth(options: DeployK8sExecutorOptions, fail: Fail): CallerAuth {
+  const enabled = options.auth ?? true;
+  if (typeof enabled !== 'boolean') fail(`auth must be true or false, got ${JSON.stringify(enabled)}`);
+  const callers = options.callers ?? {};
+  if (typeof callers !== 'object' || callers === null || Array.isArray(callers)) fail('callers must be an object { namespaces?: string[] }');
+  const unknown = Object.keys(callers).find((key) => key !== 'namespaces');
+  if (unknown !== undefined) fail(`callers has no field "${unknown}" (known: namespaces)`);
+  const callerNamespaces = namespaceList(callers.namespaces, 'callers.namespaces', fail);
+  if (!enabled && callerNamespaces.length > 0) {
+    fail(
+      'callers.namespaces gets copies of the callers Secret, which auth: false does not use; ' +
+        "to let those namespaces' pods through a NetworkPolicy, use networkPolicy.namespaces",
+    );
+  }
+  return { enabled, callerNamespaces };
+}
+
+/** false/absent: none; true: the namespace's callers (and callers.namespaces'); an object adds its namespaces. */
+function normalizeNetworkPolicy(given: DeployK8sExecutorOptions['networkPolicy'], auth: CallerAuth, fail: Fail): NetworkPolicySettings | undefined {
+  if (given === undefined || given === false) return undefined;
+  if (given !== true && (typeof given !== 'object' || given === null || Array.isArray(given))) {
+    fail(`networkPolicy must be true, false or { namespaces?: string[] }, got ${JSON.stringify(given)}`);
+  }
+  const extra = given === true ? [] : (given as { namespaces?: unknown }).namespaces;
+  if (given !== true) {
+    const unknown = Object.keys(given).find((key) => key !== 'namespaces');
+    if (unknown !== undefined) fail(`networkPolicy has no field "${unknown}" (known: namespaces)`);
+  }
+  return { namespaces: [...new Set([...namespaceList(extra, 'networkPolicy.namespaces', fail), ...auth.callerNamespaces])].sort() };
+}
+
+function namespaceList(given: unknown, option: string, fail: Fail): string[] {
+  if (given === undefined) return [];
+  if (!Array.isArray(given)) fail(`${option} must be a list of namespace names, got ${JSON.stringify(given)}`);
+  const names = (given as unknown[]).map((namespace, index) =>
+    typeof namespace === 'string' && DNS_LABEL.test(namespace)
+      ? namespace
+      : fail(`${option}[${index}] ${JSON.stringify(namespace)} is not a namespace name (a DNS-1123 label)`),
+  );
+  return [...new Set(names)].sort();
 }
 
 /** The shape only: what a patch may not change is checked on the patched objects (kubernetes/patches.ts). */
@@ -247,8 +302,10 @@ function cpuOf(quantities: ResourceQuantities): number {
   return parseQuantity(quantities.cpu) ?? 0;
 }
 
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
 function toNamespace(namespace: string, fail: Fail): string {
-  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) fail(`namespace "${namespace}" is not a DNS-1123 label`);
+  if (!DNS_LABEL.test(namespace)) fail(`namespace "${namespace}" is not a DNS-1123 label`);
   return namespace;
 }
 
@@ -273,5 +330,8 @@ export function toDeploySpec(options: NormalizedDeployOptions, namespace: string
     metadata: options.metadata,
     patches: options.patches,
     ...(pullSecret ? { pullSecret } : {}),
+    // The service's own namespace is known only now: its callers need no copy, and the policy lets them in anyway.
+    auth: { ...options.auth, callerNamespaces: options.auth.callerNamespaces.filter((other) => other !== namespace) },
+    ...(options.networkPolicy ? { networkPolicy: { namespaces: options.networkPolicy.namespaces.filter((other) => other !== namespace) } } : {}),
   };
 }

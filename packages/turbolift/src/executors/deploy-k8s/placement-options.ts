@@ -1,5 +1,6 @@
 // Pure: the options that place the pods (nodes, taints, spread, identity) and the user's own metadata, checked
 // the way the API server would, so that a mistake is named by its option before anything is applied.
+import { AUTH } from '@turbolift/runtime/contract';
 import { RESERVED_ANNOTATIONS, RESERVED_LABELS, isDnsSubdomain, isLabelValue, isQualifiedName } from '../../kubernetes/labels';
 import type { Affinity, ExtraMetadata, PodPlacement, Toleration, TopologySpreadConstraint } from '../../kubernetes/types';
 import type { Fail } from '../../errors';
@@ -51,8 +52,10 @@ export function normalizePlacement(options: DeployK8sExecutorOptions, fail: Fail
 export function normalizeMetadata(options: DeployK8sExecutorOptions, fail: Fail): ExtraMetadata {
   const labels = labelMap(options.labels ?? {}, 'labels', fail);
   const annotations = scalarMap(options.annotations ?? {}, 'annotations', fail);
-  for (const key of Object.keys(labels))
+  for (const key of Object.keys(labels)) {
+    if (key === AUTH.callerLabel) fail(`labels may not set ${key}: turbolift sets it on the pods (NetworkPolicies let callers in by it)`);
     if (RESERVED_LABELS.includes(key)) fail(`labels may not set ${key}: turbolift sets it (its selectors and undeploy-k8s use it)`);
+  }
   for (const key of Object.keys(annotations)) {
     if (RESERVED_ANNOTATIONS.includes(key)) fail(`annotations may not set ${key}: turbolift sets it (it tells whether an object changed)`);
   }

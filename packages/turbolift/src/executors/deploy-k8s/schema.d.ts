@@ -43,6 +43,12 @@ export interface DeployK8sExecutorOptions extends WorkerPoolSettings {
   atomic?: boolean;
   recordFile?: string;
   json?: boolean;
+  /** Callers must send the namespace's token (default true); false sets TURBOLIFT_AUTH=off. */
+  auth?: boolean;
+  /** Callers in other namespaces: each gets a copy of the callers Secret on every deploy. */
+  callers?: { namespaces?: string[] };
+  /** A NetworkPolicy letting in only caller-labelled pods (of the namespace, these namespaces and callers.namespaces). */
+  networkPolicy?: boolean | { namespaces?: string[] };
 }
 
 /** cpu, memory and any other resource name (e.g. nvidia.com/gpu), each a Kubernetes quantity. */
