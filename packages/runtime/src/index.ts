@@ -5,6 +5,7 @@
  * - `serve(fn, options)` / `createService(fn, options)`: the HTTP service around one function.
  * - `encode` / `decode`: the wire codec (JSON for plain values, msgpack for the rest).
  * - `resolveEndpoint`, `registerEndpoint`, `unregisterEndpoint`: endpoint discovery and the endpoints file.
+ * - `ensureTokenFile`, `writeTokenFile`: caller tokens on disk (mode 0600), for the executors.
  *
  * Importing it loads none of the heavy dependencies: undici comes with the first distributed call,
  * msgpackr with the first value that is not plain JSON, fastify and piscina with `serve`/`createService`.
@@ -15,6 +16,7 @@ export type { MapInputs, MapOptions, MapProgress, MapRun } from './client/map';
 export { closeConnections } from './client/pools';
 export { resolveEndpoint, findEndpoint, endpointEnvVar, type EndpointTarget, type ResolvedEndpoint } from './client/endpoints';
 export { registerEndpoint, unregisterEndpoint, type EndpointsDocument } from './client/endpoints-file';
+export { ensureTokenFile, writeTokenFile } from './client/token';
 export { serve, createService, type RunningService } from './server/serve';
 export type { ServeOptions } from './server/options';
 export { encode, decode, isPlainJson, JSON_CONTENT_TYPE, MSGPACK_CONTENT_TYPE, type Encoded } from './codec';

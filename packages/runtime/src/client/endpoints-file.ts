@@ -10,6 +10,11 @@ import { ENDPOINTS_DIR, ENDPOINTS_FILE } from '../contract';
 
 export interface EndpointsDocument {
   endpoints: Record<string, string>;
+  /**
+   * The file holding the caller token for a function's entry, when it is not the workspace's own
+   * `.turbolift/token`: deploy-k8s names a copy of the cluster namespace's token here (mode 0600).
+   */
+  tokenFiles?: Record<string, string>;
   [other: string]: unknown;
 }
 
@@ -29,12 +34,26 @@ export function parseEndpointsDocument(text: string, file: string): EndpointsDoc
   for (const [name, url] of Object.entries(endpoints)) {
     if (typeof url !== 'string') throw new Error(`${file}: endpoints.${name} must be a URL string`);
   }
+  const tokenFiles = (raw as { tokenFiles?: unknown }).tokenFiles;
+  if (
+    tokenFiles !== undefined &&
+    (typeof tokenFiles !== 'object' || tokenFiles === null || Object.values(tokenFiles).some((path) => typeof path !== 'string'))
+  ) {
+    throw new Error(`${file}: "tokenFiles" must be an object mapping function names to file paths`);
+  }
   return raw as EndpointsDocument;
 }
 
-/** Adds or replaces `fnName`'s URL in the endpoints file, creating the file (and its folder) if needed. */
-export function registerEndpoint(file: string, fnName: string, url: string): void {
-  updateEndpointsFile(file, (document) => ({ ...document, endpoints: { ...document.endpoints, [fnName]: url } }));
+/**
+ * Adds or replaces `fnName`'s URL in the endpoints file, creating the file (and its folder) if needed, with
+ * the file of the token its callers send when that is not the workspace's own.
+ */
+export function registerEndpoint(file: string, fnName: string, url: string, tokenFile?: string): void {
+  updateEndpointsFile(file, (document) => {
+    const { [fnName]: _replaced, ...otherTokenFiles } = document.tokenFiles ?? {};
+    const tokenFiles = tokenFile ? { ...otherTokenFiles, [fnName]: tokenFile } : otherTokenFiles;
+    return { ...document, endpoints: { ...document.endpoints, [fnName]: url }, tokenFiles };
+  });
 }
 
 /**
@@ -49,7 +68,9 @@ export function unregisterEndpoint(file: string, fnName: string, url?: string): 
     removed = true;
     const endpoints = { ...document.endpoints };
     delete endpoints[fnName];
-    return { ...document, endpoints };
+    const tokenFiles = { ...document.tokenFiles };
+    delete tokenFiles[fnName];
+    return { ...document, endpoints, tokenFiles };
   });
   return removed;
 }

@@ -18,6 +18,8 @@ export interface ResolvedEndpoint {
   source: EndpointSource;
   /** The env var or file it came from. */
   from: string;
+  /** The endpoints file's token file for this entry, if it names one. */
+  tokenFile?: string;
 }
 
 /** `compressAll` -> `TURBOLIFT_COMPRESS_ALL_URL`. */
@@ -52,7 +54,7 @@ export function findEndpoint(fnName: string, target: EndpointTarget, env: NodeJS
   const file = endpointsFile(env, cwd);
   if (file.path) {
     const url = file.endpoints[fnName];
-    if (url) return { url, source: 'file', from: file.path };
+    if (url) return { url, source: 'file', from: file.path, tokenFile: file.tokenFiles[fnName] };
   }
 
   if (env.KUBERNETES_SERVICE_HOST) {
@@ -82,11 +84,12 @@ interface FileCache {
   mtimeMs: number;
   size: number;
   endpoints: Record<string, string>;
+  tokenFiles: Record<string, string>;
 }
 
 let cache: FileCache | undefined;
 
-function endpointsFile(env: NodeJS.ProcessEnv, cwd: string): { path: string | undefined; endpoints: Record<string, string> } {
+function endpointsFile(env: NodeJS.ProcessEnv, cwd: string): Pick<FileCache, 'path' | 'endpoints' | 'tokenFiles'> {
   const explicit = env.TURBOLIFT_ENDPOINTS || '';
   const key = `${explicit}\0${cwd}`;
   const now = Date.now();
@@ -95,15 +98,15 @@ function endpointsFile(env: NodeJS.ProcessEnv, cwd: string): { path: string | un
   const path = explicit || searchUpward(cwd);
   const stats = path ? statSync(path, { throwIfNoEntry: false }) : undefined;
   if (!path || !stats) {
-    cache = { key, checkedAt: now, path: undefined, mtimeMs: 0, size: 0, endpoints: {} };
+    cache = { key, checkedAt: now, path: undefined, mtimeMs: 0, size: 0, endpoints: {}, tokenFiles: {} };
     return cache;
   }
   if (cache && cache.key === key && cache.path === path && cache.mtimeMs === stats.mtimeMs && cache.size === stats.size) {
     cache.checkedAt = now;
     return cache;
   }
-  const { endpoints } = parseEndpointsDocument(readFileSync(path, 'utf8'), path);
-  cache = { key, checkedAt: now, path, mtimeMs: stats.mtimeMs, size: stats.size, endpoints };
+  const { endpoints, tokenFiles = {} } = parseEndpointsDocument(readFileSync(path, 'utf8'), path);
+  cache = { key, checkedAt: now, path, mtimeMs: stats.mtimeMs, size: stats.size, endpoints, tokenFiles };
   return cache;
 }
 

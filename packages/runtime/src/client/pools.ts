@@ -14,6 +14,8 @@ export interface CallTarget {
   mapPath: string;
   /** The URL as configured, for messages. */
   url: string;
+  /** The token file the endpoints file names for this URL's entry (a deployed service's namespace token). */
+  tokenFile?: string;
 }
 
 // Enough sockets for heavy fan-out; beyond it calls queue in the pool instead of opening more.

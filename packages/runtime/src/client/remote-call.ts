@@ -75,7 +75,7 @@ export async function exchange(
     throw new TurboliftCallError({ code: 'TL_ENCODE_FAILED', fnName, reason: `cannot encode the arguments: ${(error as Error).message}`, cause: error });
   }
   const { body, lease } = encoded;
-  let token = callerToken();
+  let token = callerToken(target.tokenFile);
   let headers = headersFor(encoded.contentType, token);
   // A 401 is tried once more when the token found now differs from the one sent (it was rotated meanwhile).
   let retriedUnauthorized = false;
@@ -180,7 +180,7 @@ export async function exchange(
     if (statusCode === 401 && !retriedUnauthorized) {
       retriedUnauthorized = true;
       clearTokenCache();
-      const fresh = callerToken();
+      const fresh = callerToken(target.tokenFile);
       if (fresh?.token !== token?.token) {
         await response.body.dump();
         token = fresh;
@@ -248,7 +248,7 @@ export function remoteError(fnName: string, url: string, wire: WireError): Remot
 /** The service refused the caller: say which token was sent, from where, or where none was found. */
 async function unauthorized(target: CallTarget, fnName: string, response: Dispatcher.ResponseData, token: CallerToken | undefined, attempts: number) {
   const wire = await readWireError(response);
-  const sent = token ? `the token from ${token.from} is not accepted` : `no caller token was found (looked in ${tokenSearchDescription()})`;
+  const sent = token ? `the token from ${token.from} is not accepted` : `no caller token was found (looked in ${tokenSearchDescription(target.tokenFile)})`;
   return new TurboliftCallError({
     code: 'TL_UNAUTHORIZED',
     fnName,

@@ -89,7 +89,9 @@ function resolveTarget(lookup: EndpointLookup): CallTarget {
     throw new TurboliftCallError({ code: 'TL_NO_ENDPOINT', fnName, reason, cause: error });
   }
   try {
-    return callTarget(endpoint.url);
+    const target = callTarget(endpoint.url);
+    target.tokenFile = endpoint.tokenFile;
+    return target;
   } catch (error) {
     throw new TurboliftCallError({ code: 'TL_NO_ENDPOINT', fnName, reason: `${(error as Error).message} (from ${endpoint.from})`, cause: error });
   }

@@ -1,12 +1,14 @@
 // Caller authentication against real services on loopback: only callers with an accepted token are answered,
 // the probes stay open, two tokens are accepted during a rotation and a dropped one is refused, and the stub
 // finds its token (env, token folder, .turbolift/token upward) and follows a rotation by itself.
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { clearTokenCache, callerToken } from '../client/token';
+import { clearTokenCache, callerToken, ensureTokenFile, writeTokenFile } from '../client/token';
+import { registerEndpoint } from '../client/endpoints-file';
+import { clearEndpointsCache } from '../client/endpoints';
 import { AUTH, CALL_PATH, HEALTH_PATH, MAP_PATH, READY_PATH } from '../contract';
 import { closeConnections, liftedStub, serve, TurboliftCallError, type RunningService } from '../index';
 
@@ -154,12 +156,33 @@ describe('the stub', () => {
     chmodSync(join(workspace, '.turbolift', 'token'), 0o600);
     const nested = join(workspace, 'apps', 'render');
     mkdirSync(nested, { recursive: true });
-    expect(callerToken({}, nested)).toEqual({ token: 'workspace-token', from: join(workspace, '.turbolift', 'token') });
+    expect(callerToken(undefined, {}, nested)).toEqual({ token: 'workspace-token', from: join(workspace, '.turbolift', 'token') });
 
     clearTokenCache();
     const dir = tokenDir({ token: 'dir-token' });
-    expect(callerToken({ [AUTH.tokenDirEnv]: dir }, nested)).toEqual({ token: 'dir-token', from: join(dir, 'token') });
-    expect(callerToken({ [AUTH.tokenDirEnv]: dir, [AUTH.tokenEnv]: 'env-token' }, nested)).toEqual({ token: 'env-token', from: AUTH.tokenEnv });
+    expect(callerToken(undefined, { [AUTH.tokenDirEnv]: dir }, nested)).toEqual({ token: 'dir-token', from: join(dir, 'token') });
+    expect(callerToken(undefined, { [AUTH.tokenDirEnv]: dir, [AUTH.tokenEnv]: 'env-token' }, nested)).toEqual({ token: 'env-token', from: AUTH.tokenEnv });
+  });
+
+  it('sends the token file the endpoints file names for the function (a deployed service reached from outside its cluster)', async () => {
+    const service = await started({ auth: { tokens: ['namespace-token'] } });
+    const workspace = tempDir();
+    const copy = join(workspace, '.turbolift', 'tokens', 'ctx', 'compute');
+    writeTokenFile(copy, 'namespace-token');
+    expect(statSync(copy).mode & 0o777).toBe(0o600);
+    const endpoints = join(workspace, '.turbolift', 'endpoints.json');
+    registerEndpoint(endpoints, 'add', service.url, copy);
+    // The workspace's own token is for its local services; the entry's token file wins for this function.
+    ensureTokenFile(join(workspace, '.turbolift', 'token'));
+    vi.stubEnv('TURBOLIFT_MODE', 'distributed');
+    vi.stubEnv('TURBOLIFT_ENDPOINTS', endpoints);
+    expect(await liftedStub('add', add, { service: 'add-service' })(20, 22)).toBe(42);
+
+    registerEndpoint(endpoints, 'add', service.url);
+    expect(JSON.parse(readFileSync(endpoints, 'utf8')).tokenFiles).toEqual({});
+    clearEndpointsCache();
+    clearTokenCache();
+    expect(await liftedStub('add', add, { service: 'add-service' })(1, 2).catch((e: unknown) => e)).toMatchObject({ code: 'TL_UNAUTHORIZED' });
   });
 
   it('sends the token, follows a rotation after a 401, and says where it looked when it has none', async () => {

@@ -6,6 +6,7 @@
  * ends, the service is stopped and its entry removed.
  */
 import { existsSync } from 'node:fs';
+import { ensureTokenFile } from '@turbolift/runtime';
 import { relative } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { registerServiceEndpoint, unregisterServiceEndpoint, type EndpointRegistration } from '../service/endpoints';
@@ -28,6 +29,8 @@ export interface LocalServiceSpec {
   drainMs: number;
   /** Environment of the service on top of this process's own. */
   env: Record<string, string>;
+  /** The caller token the service accepts, made (mode 0600) before it starts when absent; none: it accepts every caller. */
+  tokenFile?: string;
 }
 
 export interface LocalServiceEnd {
@@ -119,6 +122,7 @@ export function startLocalService(spec: LocalServiceSpec, log: (line: string) =>
     await assertPortAvailable(spec);
     if (stopRequested) throw new ServeError('TL_SERVICE_EXITED', `${spec.projectName} was stopped before it started`);
 
+    if (spec.tokenFile) ensureTokenFile(spec.tokenFile);
     const started = startServiceProcess({ mainJs: spec.mainJs, cwd: spec.workspaceRoot, env: { ...process.env, ...spec.env } });
     child = started;
     started.once('exit', (code, signal) => finish(code, signal));

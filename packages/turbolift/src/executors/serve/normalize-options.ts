@@ -1,5 +1,6 @@
 // Pure: the executor's options, checked and defaulted once, as the spec of a local service session.
 import { join } from 'node:path';
+import { AUTH, ENDPOINTS_DIR } from '@turbolift/runtime/contract';
 import { TurboliftError } from '../../errors';
 import type { LocalServiceSpec } from '../../local/serve-session';
 import { DEFAULT_SERVICE_PORT, MARKER_FILE } from '../../service/marker';
@@ -27,6 +28,9 @@ export function normalizeServeOptions(options: ServeExecutorOptions, project: Se
     fail,
   );
   const baseUrl = `http://${SERVE_HOST}:${port}`;
+  // The workspace's token folder: the service accepts its token, and stubs run in the workspace find it upward.
+  const tokenDir = join(project.workspaceRoot, ENDPOINTS_DIR);
+  const auth = options.auth ?? true;
   return {
     projectName: project.name,
     functionName: marker.function,
@@ -38,8 +42,10 @@ export function normalizeServeOptions(options: ServeExecutorOptions, project: Se
     markerFile: join(project.root, MARKER_FILE),
     readyTimeoutMs: (options.readyTimeoutSeconds ?? 30) * 1000,
     drainMs,
+    tokenFile: auth ? join(tokenDir, AUTH.currentKey) : undefined,
     env: {
       ...options.env,
+      ...(auth ? { [AUTH.tokenDirEnv]: tokenDir } : { [AUTH.authEnv]: 'off' }),
       [SERVICE_ENV.host]: SERVE_HOST,
       [SERVICE_ENV.port]: String(port),
       // The function runs here; calls it makes to other lifted functions stay in this process.

@@ -6,5 +6,7 @@ export interface ServeExecutorOptions extends WorkerPoolSettings {
   bundleDir?: string;
   readyTimeoutSeconds?: number;
   drainMs?: number;
+  /** Default true: callers need the workspace's .turbolift/token. */
+  auth?: boolean;
   env?: Record<string, string>;
 }

@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,8 +20,9 @@ const server = http.createServer((req, res) => {
   if (req.url === '/pid') return res.end(String(process.pid));
   if (req.url === '/exit') return res.end('', () => process.exit(7));
   res.writeHead(200, { 'content-type': 'application/json' });
-  const { TURBOLIFT_MODE: mode, HOST: host, TURBOLIFT_WORKERS: workers, TURBOLIFT_CALL_TIMEOUT_MS: callTimeoutMs, TURBOLIFT_MAX_QUEUE: maxQueue } = process.env;
-  res.end(JSON.stringify({ mode, host, workers, callTimeoutMs, maxQueue }));
+  const { TURBOLIFT_MODE: mode, HOST: host, TURBOLIFT_WORKERS: workers, TURBOLIFT_CALL_TIMEOUT_MS: callTimeoutMs } = process.env;
+  const { TURBOLIFT_MAX_QUEUE: maxQueue, TURBOLIFT_TOKEN_DIR: tokenDir, TURBOLIFT_AUTH: auth } = process.env;
+  res.end(JSON.stringify({ mode, host, workers, callTimeoutMs, maxQueue, tokenDir, auth }));
 });
 server.listen(Number(process.env.PORT), process.env.HOST);
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
@@ -75,8 +76,12 @@ describe('serve', () => {
     expect(first.value).toEqual({ success: true, baseUrl: `http://127.0.0.1:${port}` });
     expect(endpointsOf(ws)).toEqual({ compressAll: `http://127.0.0.1:${port}` });
     const answer = await fetch(`http://127.0.0.1:${port}/v1/call`, { method: 'POST', body: '[]' }).then((res) => res.json());
-    expect(answer).toEqual({ mode: 'local', host: '127.0.0.1' });
+    expect(answer).toEqual({ mode: 'local', host: '127.0.0.1', tokenDir: join(ws, '.turbolift') });
     expect(readFileSync(join(ws, '.turbolift/.gitignore'), 'utf8')).toBe('*\n');
+    // The workspace's caller token: made before the service started, for this user's eyes only.
+    const token = join(ws, '.turbolift/token');
+    expect(statSync(token).mode & 0o777).toBe(0o600);
+    expect(readFileSync(token, 'utf8')).toMatch(/^[A-Za-z0-9_-]{43}\n$/);
 
     await run.return(undefined);
     expect(endpointsOf(ws)).toEqual({});
@@ -90,6 +95,25 @@ describe('serve', () => {
     const answer = await fetch(`http://127.0.0.1:${port}/v1/call`, { method: 'POST', body: '[]' }).then((res) => res.json());
     expect(answer).toMatchObject({ workers: '2', callTimeoutMs: '5000', maxQueue: '4' });
     await run.return(undefined);
+  });
+
+  it('keeps the workspace token across serves, and with auth false tells the service to accept every caller', async () => {
+    const { ws, port, context } = await serviceWorkspace();
+    const first = serveExecutor({}, context);
+    await first.next();
+    const token = readFileSync(join(ws, '.turbolift/token'), 'utf8');
+    await first.return(undefined);
+    const again = serveExecutor({}, context);
+    await again.next();
+    expect(readFileSync(join(ws, '.turbolift/token'), 'utf8')).toBe(token);
+    await again.return(undefined);
+
+    const open = serveExecutor({ auth: false }, context);
+    expect((await open.next()).value).toEqual({ success: true, baseUrl: `http://127.0.0.1:${port}` });
+    const answer = await fetch(`http://127.0.0.1:${port}/v1/call`, { method: 'POST', body: '[]' }).then((res) => res.json());
+    expect(answer).toMatchObject({ auth: 'off' });
+    expect(answer.tokenDir).toBeUndefined();
+    await open.return(undefined);
   });
 
   it('refuses a port in use with one line naming the port and the project', async () => {
