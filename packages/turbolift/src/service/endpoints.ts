@@ -15,9 +15,10 @@ export interface EndpointRegistration {
   url: string;
 }
 
-export function registerServiceEndpoint(workspaceRoot: string, fn: string, url: string): EndpointRegistration {
+/** `tokenFile`: what callers of this entry send, when it is not the workspace's own `.turbolift/token`. */
+export function registerServiceEndpoint(workspaceRoot: string, fn: string, url: string, tokenFile?: string): EndpointRegistration {
   const file = endpointsFilePath(workspaceRoot);
-  registerEndpoint(file, fn, url);
+  registerEndpoint(file, fn, url, tokenFile);
   return { file, fn, url };
 }
 
