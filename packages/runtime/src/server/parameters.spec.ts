@@ -45,6 +45,12 @@ const SPREAD: ParameterSchema[] = [
   },
 ];
 
+function locate(point: Point | null): string {
+  return point ? `${point.x},${point.y}` : 'nowhere';
+}
+const POINT = SPREAD[0].schema.definitions.Point;
+const LOCATE: ParameterSchema[] = [{ name: 'point', schema: { anyOf: [{ type: 'null' }, { $ref: '#/definitions/Point' }], definitions: { Point: POINT } } }];
+
 function inventory(counts: Map<string, number>, tags: Set<string>, at: Date, data: Buffer, big: bigint) {
   return {
     // Only real instances have these methods: a plain object in their place would throw here.
@@ -110,6 +116,7 @@ describe('argument check (inline)', () => {
     vi.stubEnv(AUTH.authEnv, 'off');
     distanceUrl = await start('distance', distance, { name: 'distance', arity: 2, parameters: DISTANCE });
     await start('spread', spread, { name: 'spread', arity: 1, parameters: SPREAD });
+    await start('locate', locate, { name: 'locate', arity: 1, parameters: LOCATE });
     await start('inventory', inventory, { name: 'inventory', arity: 5, parameters: INVENTORY });
     await start('greet', greet, { name: 'greet', arity: { min: 1, max: 2 }, parameters: GREET });
     await start('sum', sum, { name: 'sum', arity: { min: 0 }, parameters: SUM });
@@ -162,6 +169,15 @@ describe('argument check (inline)', () => {
       'spread: argument 1 (points)/0 must not have the property "z"',
     );
     expect(await post(services.spread.url, 'call', [points.slice(0, 3)])).toEqual({ status: 200, body: 2 });
+  });
+
+  it('says which branch of a union failed, or lists the branches when none came close', async () => {
+    const { url } = services.locate;
+    expect(await post(url, 'call', [null])).toEqual({ status: 200, body: 'nowhere' });
+    expect(await post(url, 'call', [{ x: 1, y: 2 }])).toEqual({ status: 200, body: '1,2' });
+    expect(error(await post(url, 'call', [{ x: 1, y: '2' }])).message).toBe('locate: argument 1 (point)/y must be number, got string');
+    expect(error(await post(url, 'call', [{ x: 1 }])).message).toBe('locate: argument 1 (point) must have the property "y"');
+    expect(error(await post(url, 'call', ['1,2'])).message).toBe('locate: argument 1 (point) must be null or Point, got string');
   });
 
   it('passes a Map, a Set, a Date, a Buffer and a bigint, as the same types', async () => {
@@ -284,6 +300,17 @@ describe('the parameters option', () => {
     ['an unknown type', { type: 'text' }],
   ])('refuses a schema with %s when it is compiled, at serve', (_, schema) => {
     expect(normalize([{ name: 'a', schema }])).toThrow(/^serve\(sum\): the schema of parameters\[0\] \(a\) is not valid: /);
+  });
+
+  it('refuses a value nested deeper than it can check with TL_BAD_ARGUMENTS, not a crash', () => {
+    const list = { $ref: '#/definitions/List', definitions: { List: { type: 'object', properties: { next: { $ref: '#/definitions/List' } } } } };
+    const { parameters } = normalizeServeOptions(sum, { name: 'walk', parameters: [{ name: 'list', schema: list }] }, {});
+    let deep: { next?: unknown } = {};
+    for (let i = 0; i < 100_000; i++) deep = { next: deep };
+    expect(() => parameters!.check([deep])).toThrow(
+      expect.objectContaining({ code: 'TL_BAD_ARGUMENTS', message: 'walk: argument 1 (list) is nested too deeply to check' }),
+    );
+    expect(() => parameters!.check([{ next: { next: 1 } }])).toThrow('walk: argument 1 (list)/next/next must be object, got number');
   });
 
   it('keeps what was given, frozen, and compiles only where calls run', () => {

@@ -143,21 +143,32 @@ export class ParameterCheck {
   check(args: readonly unknown[], where = ''): void {
     const validators = this.validators ?? this.compile();
     const fixed = Math.min(args.length, this.fixed);
-    for (let i = 0; i < fixed; i++) {
-      if (!validators[i](args[i])) throw this.failure(i, i, validators[i], where);
-    }
-    if (this.fixed === this.parameters.length) return;
-    const rest = validators[this.fixed];
-    for (let i = this.fixed; i < args.length; i++) {
-      if (!rest(args[i])) throw this.failure(i, this.fixed, rest, where);
+    let i = 0;
+    try {
+      for (; i < fixed; i++) {
+        if (!validators[i](args[i])) throw this.failure(i, validators[i], where);
+      }
+      if (this.fixed === this.parameters.length) return;
+      const rest = validators[this.fixed];
+      for (; i < args.length; i++) {
+        if (!rest(args[i])) throw this.failure(i, rest, where);
+      }
+    } catch (error) {
+      // A value nested deeper than the stack (through a recursive schema) is the caller's to fix, not a 500.
+      if (!(error instanceof RangeError)) throw error;
+      throw badArguments(`${where}${this.fnName}: argument ${i + 1} (${this.label(i)}) is nested too deeply to check`);
     }
   }
 
-  private failure(argument: number, parameter: number, validate: ValidateFunction, where: string): ServiceError {
+  private label(argument: number): string {
+    const parameter = Math.min(argument, this.fixed);
     const { name, rest } = this.parameters[parameter];
-    const label = rest ? `${name}[${argument - parameter}]` : name;
+    return rest ? `${name}[${argument - parameter}]` : name;
+  }
+
+  private failure(argument: number, validate: ValidateFunction, where: string): ServiceError {
     const { path, text } = explain(validate.errors ?? []);
-    return badArguments(`${where}${this.fnName}: argument ${argument + 1} (${label})${oneLine(path)} ${text}`);
+    return badArguments(`${where}${this.fnName}: argument ${argument + 1} (${this.label(argument)})${oneLine(path)} ${text}`);
   }
 }
 
@@ -194,14 +205,19 @@ function explain(errors: readonly ErrorObject[]): { path: string; text: string }
   const last = errors[errors.length - 1];
   if (!last) return { path: '', text: 'is not valid' };
   if ((last.keyword === 'anyOf' || last.keyword === 'oneOf') && !last.params?.passingSchemas) {
-    // A branch that got further into the value (a deeper path) is most likely the one the caller meant.
+    // A branch that got further into the value (a deeper path, or past its kind: a missing property of an
+    // object) is most likely the one the caller meant; else none came close, and the message lists them all.
     const branches = errors.slice(0, -1);
-    const deepest = branches.reduce<ErrorObject | undefined>((best, error) => (!best || depth(error) > depth(best) ? error : best), undefined);
-    if (deepest && depth(deepest) > depth(last)) return explain(branches.slice(0, branches.indexOf(deepest) + 1));
+    const closeness = (error: ErrorObject) => 2 * depth(error) + (KIND_KEYWORDS.has(error.keyword) ? 0 : 1);
+    const closest = branches.reduce<ErrorObject | undefined>((best, error) => (!best || closeness(error) > closeness(best) ? error : best), undefined);
+    if (closest && closeness(closest) > 2 * depth(last)) return explain(branches.slice(0, branches.indexOf(closest) + 1));
     return { path: last.instancePath, text: `must be ${describeSchemas(last.schema as JsonSchema[])}, got ${describeValue(last.data)}` };
   }
   return { path: last.instancePath, text: describeError(last) };
 }
+
+/** Keywords that fail a value for being of another kind than the schema's, not for what is inside it. */
+const KIND_KEYWORDS = new Set(['type', INSTANCE_OF_KEYWORD, 'const', 'enum', 'false schema', 'anyOf', 'oneOf']);
 
 function depth(error: ErrorObject): number {
   return error.instancePath === '' ? 0 : error.instancePath.split('/').length - 1;
@@ -243,6 +259,8 @@ function describeSchema(schema: JsonSchema): string[] {
   if (Array.isArray(schema.type)) return schema.type.map(String);
   if (Array.isArray(schema.anyOf)) return schema.anyOf.flatMap(describeSchema);
   if (Array.isArray(schema.oneOf)) return schema.oneOf.flatMap(describeSchema);
+  // `#/definitions/Point`: the lift names its definitions after the TypeScript types.
+  if (typeof schema.$ref === 'string') return [schema.$ref.slice(schema.$ref.lastIndexOf('/') + 1) || 'valid'];
   return ['valid'];
 }
 
