@@ -2,6 +2,8 @@ import * as ts from 'typescript';
 import { LiftError } from './lift-error';
 import { lineOf, type MarkedFunction } from './marked-functions';
 import { wireProblem } from './wire-types';
+import type { ParameterSchema } from '@turbolift/runtime/contract';
+import { parameterSchemas } from './parameter-schema';
 import type { WorkspaceProject } from './workspace-program';
 import { findSideEffects } from './side-effects';
 import { importDeclarationOf } from './import-bindings';
@@ -47,6 +49,8 @@ export interface LiftPlan {
   warnings: string[];
   /** How many arguments the service accepts, from the signature: the service answers 400 outside it. */
   arity: ParameterArity;
+  /** What the service checks each argument against, from the parameters' types: the service answers 400 to a mismatch. */
+  parameters: ParameterSchema[];
 }
 
 /** Required parameters, then the most the function takes (none with a rest parameter). */
@@ -348,7 +352,20 @@ export function analyzeLift(program: ts.Program, marked: MarkedFunction, project
     a.sourceFile === sourceFile ? -1 : b.sourceFile === sourceFile ? 1 : a.sourceFile.fileName.localeCompare(b.sourceFile.fileName),
   );
   const warnings = findSideEffects(program, name, parts, (sf) => relativeName(file, sf, sourceFile));
-  return { name, project, file, sourceFile, statement, fn, symbol, exportKind, parts, warnings, arity: parameterArity(fn) };
+  return {
+    name,
+    project,
+    file,
+    sourceFile,
+    statement,
+    fn,
+    symbol,
+    exportKind,
+    parts,
+    warnings,
+    arity: parameterArity(fn),
+    parameters: parameterSchemas(program, fn),
+  };
 }
 
 /** `export default name;` elsewhere in the file. */

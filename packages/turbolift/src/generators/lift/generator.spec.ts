@@ -20,9 +20,10 @@ export interface LiftedFunction<A extends unknown[], R> {
   starmap(inputs: Inputs<A>, options: MapOptions & { returnErrors: true }): MapRun<Awaited<R> | Error>;
 }
 export declare function liftedStub<A extends unknown[], R>(name: string, impl: (...args: A) => R, options: LiftedStubOptions): LiftedFunction<A, R>;
+export interface ParameterSchema { name: string; schema: boolean | { [keyword: string]: any }; rest?: boolean }
 export declare function serve<A extends unknown[], R>(
   fn: (...args: A) => R,
-  options: { name: string; arity?: number | { min?: number; max?: number } },
+  options: { name: string; arity?: number | { min?: number; max?: number }; parameters?: ParameterSchema[] },
 ): Promise<void>;
 `;
 
@@ -301,8 +302,15 @@ describe.each<Layout>(['paths', 'ts-solution'])('turbolift:lift in the %s layout
     expect(read(tree, `${service}/src/main.ts`)).toBe(
       `import { serve } from '@turbolift/runtime';\n` +
         `import { sumSquares } from '${scope}/lifted-sum-squares';\n\n` +
+        `// Both derived by the lift from the signature, once: when the signature changes, update them (or lift again).\n` +
         `// arity: the arguments the signature takes; a call with fewer or more is answered 400 TL_ARGUMENT_COUNT.\n` +
-        `void serve(sumSquares, { name: 'sumSquares', arity: { min: 1, max: 1 } });\n`,
+        `// parameters: a JSON Schema for each argument, from its declared type; a call whose arguments do not match is\n` +
+        `// answered 400 TL_BAD_ARGUMENTS. \`{}\` accepts anything (any, unknown, recursive types and the like).\n` +
+        `void serve(sumSquares, {\n` +
+        `  name: 'sumSquares',\n` +
+        `  arity: { min: 1, max: 1 },\n` +
+        `  parameters: [{ name: 'xs', schema: { type: 'array', items: { type: 'number' } } }],\n` +
+        `});\n`,
     );
     expect(readJson(tree, `${service}/turbolift.json`)).toEqual({
       function: 'sumSquares',

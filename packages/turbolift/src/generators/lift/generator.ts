@@ -242,6 +242,7 @@ async function liftOne(tree: Tree, view: WorkspaceView, plan: LiftPlan, target: 
     port: allocatePort(readMarkers(tree)),
     runtimeRange,
     arity: plan.arity,
+    parameters: plan.parameters,
   });
   addMissingDependencies(tree, 'package.json', { [RUNTIME_PACKAGE]: runtimeRange });
   ignoreBuildOutput(tree, { libraryRoot: library.root, serviceRoot: target.serviceRoot });

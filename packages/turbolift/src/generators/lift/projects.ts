@@ -2,6 +2,7 @@ import { generateFiles, joinPathFragments, offsetFromRoot, readJson, writeJson, 
 import { builtinModules } from 'node:module';
 import { join } from 'node:path';
 import { DEFAULT_SERVICE_MAIN, MARKER_FILE, renderServiceMarker, SERVICE_TAG } from '../../service/marker';
+import type { ParameterSchema } from '@turbolift/runtime/contract';
 import type { ParameterArity } from './analyze';
 import { LiftError } from './lift-error';
 import { addMissingDependencies, addReference, addRootReference, addToWorkspaces, isTsSolutionLayout, RUNTIME_PACKAGE } from './workspace-layout';
@@ -66,13 +67,33 @@ export interface ServiceSpec {
   port: number;
   runtimeRange: string;
   arity: ParameterArity;
+  parameters: ParameterSchema[];
+}
+
+/**
+ * A JSON value as TypeScript source: keys bare where they can be, strings in single quotes, a short array
+ * or object on one line and a longer one over several, each level indented two more spaces than `indent`.
+ */
+export function tsLiteral(value: unknown, indent = ''): string {
+  if (typeof value === 'string') return `'${JSON.stringify(value).slice(1, -1).replace(/\\"/g, '"').replace(/'/g, "\\'")}'`;
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'undefined';
+  const inner = indent + '  ';
+  const entries = Array.isArray(value)
+    ? value.map((item) => tsLiteral(item, inner))
+    : Object.entries(value).map(([key, item]) => `${/^[A-Za-z_$][\w$]*$/.test(key) ? key : tsLiteral(key)}: ${tsLiteral(item, inner)}`);
+  const [open, close] = Array.isArray(value) ? ['[', ']'] : ['{ ', ' }'];
+  if (!entries.length) return Array.isArray(value) ? '[]' : '{}';
+  const oneLine = `${open}${entries.join(', ')}${close}`;
+  if (oneLine.length <= 72 && !oneLine.includes('\n')) return oneLine;
+  return `${open.trim()}\n${entries.map((entry) => `${inner}${entry},`).join('\n')}\n${indent}${close.trim()}`;
 }
 
 /** The service project: its entry serving the function, the service marker, and the project's config. */
 export function createService(tree: Tree, spec: ServiceSpec): void {
   const { root, fn, library, port } = spec;
   const arity = spec.arity.max === undefined ? `{ min: ${spec.arity.min} }` : `{ min: ${spec.arity.min}, max: ${spec.arity.max} }`;
-  generateFiles(tree, join(__dirname, 'files/service'), root, { fn, library: library.importPath, arity, tmpl: '' });
+  const parameters = tsLiteral(spec.parameters, '  ');
+  generateFiles(tree, join(__dirname, 'files/service'), root, { fn, library: library.importPath, arity, parameters, tmpl: '' });
   writeJson(tree, joinPathFragments(root, MARKER_FILE), renderServiceMarker({ function: fn, library: library.importPath, main: DEFAULT_SERVICE_MAIN, port }));
   const toRoot = offsetFromRoot(root);
   const tags = [SERVICE_TAG];

@@ -21,7 +21,8 @@ const ENCODABLE_BUILTINS = new Set([
 ]);
 const ENCODABLE_CONTAINERS = new Set(['Map', 'Set', 'ReadonlyMap', 'ReadonlySet', 'Array', 'ReadonlyArray']);
 
-function isFromStandardLibrary(program: ts.Program, symbol: ts.Symbol): boolean {
+/** Whether `symbol` is declared by TypeScript's standard library or `@types/node` (not by the workspace). */
+export function isFromStandardLibrary(program: ts.Program, symbol: ts.Symbol): boolean {
   return (symbol.declarations ?? []).some((d) => {
     const sf = d.getSourceFile();
     return program.isSourceFileDefaultLibrary(sf) || /\/node_modules\/(@types\/node|typescript\/lib)\//.test(sf.fileName);
