@@ -32,23 +32,12 @@ interface Point {
 function spread(points: Point[]): number {
   return Math.max(...points.map((p) => p.x)) - Math.min(...points.map((p) => p.x));
 }
-const SPREAD: ParameterSchema[] = [
-  {
-    name: 'points',
-    schema: {
-      type: 'array',
-      items: { $ref: '#/definitions/Point' },
-      definitions: {
-        Point: { type: 'object', properties: { x: { type: 'number' }, y: { type: 'number' } }, required: ['x', 'y'], additionalProperties: false },
-      },
-    },
-  },
-];
+const POINT = { type: 'object', properties: { x: { type: 'number' }, y: { type: 'number' } }, required: ['x', 'y'], additionalProperties: false };
+const SPREAD: ParameterSchema[] = [{ name: 'points', schema: { type: 'array', items: { $ref: '#/definitions/Point' }, definitions: { Point: POINT } } }];
 
 function locate(point: Point | null): string {
   return point ? `${point.x},${point.y}` : 'nowhere';
 }
-const POINT = SPREAD[0].schema.definitions.Point;
 const LOCATE: ParameterSchema[] = [{ name: 'point', schema: { anyOf: [{ type: 'null' }, { $ref: '#/definitions/Point' }], definitions: { Point: POINT } } }];
 
 function inventory(counts: Map<string, number>, tags: Set<string>, at: Date, data: Buffer, big: bigint) {
