@@ -2,9 +2,7 @@
 // are, the rule that a suite is skipped without a cluster unless one is required, kubectl, the context an executor
 // gets from Nx, and images built and pushed to the test registry.
 import { spawnSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import type { ExecutorContext } from '@nx/devkit';
 import { describe, it } from 'vitest';
 
@@ -84,30 +82,5 @@ server.listen(Number(process.env.PORT || 8080), process.env.HOST || '127.0.0.1')
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
 `;
 
-export interface PushedImage {
-  image: string;
-  tag: string;
-  digest: string;
-}
-
-/**
- * Writes `files` and the Dockerfile into `dir`, builds the image and pushes it to `repository`. The tag is the hash
- * of what goes into it, so an unchanged image is the same tag (and digest) in every run.
- */
-export function buildAndPushImage(repository: string, dir: string, dockerfile: string, files: Record<string, string>): PushedImage {
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'Dockerfile'), dockerfile);
-  const hash = createHash('sha256').update(dockerfile);
-  for (const [name, text] of Object.entries(files).sort(([a], [b]) => a.localeCompare(b))) {
-    writeFileSync(join(dir, name), text);
-    hash.update(name).update(text);
-  }
-  const tag = hash.digest('hex').slice(0, 12);
-  const build = run('docker', ['build', '-q', '-t', `${repository}:${tag}`, dir]);
-  if (build.status !== 0) throw new Error(`docker build of ${repository} failed (is tools/test-infra/up.sh running?): ${build.stderr.trim()}`);
-  const push = run('docker', ['push', `${repository}:${tag}`]);
-  if (push.status !== 0) throw new Error(`docker push ${repository}:${tag} failed: ${push.stderr.trim()}`);
-  const digest = /digest: (sha256:[0-9a-f]{64})/.exec(push.stdout)?.[1];
-  if (!digest) throw new Error(`no digest in docker push output: ${push.stdout}`);
-  return { image: repository, tag, digest };
-}
+// Images built and pushed to the test registry: their own module, free of vitest, so the jest e2e suite uses it too.
+export { buildAndPushImage, type PushedImage } from './images';
