@@ -115,7 +115,7 @@ describe('the browser build, bundled by esbuild for the browser', () => {
     ]) {
       expect(failure).toMatchObject({ name: 'TurboliftCallError', code: 'TL_DISTRIBUTED_IN_BROWSER', isCallError: true });
       expect(failure.message).toMatch(new RegExp(`^${fnName}: TURBOLIFT_MODE is "distributed", but this is the browser build`));
-      expect(failure.message).toMatch(/no CORS or caller authentication/);
+      expect(failure.message).toMatch(/no CORS headers, and their caller token must not be shipped to a page/);
       expect(failure.message).toMatch(/server-side code/);
     }
   });

@@ -24,7 +24,7 @@ function distributedInBrowser(fnName: string): TurboliftCallError {
     fnName,
     reason:
       'TURBOLIFT_MODE is "distributed", but this is the browser build of @turbolift/runtime, which runs lifted functions in local mode only ' +
-      '(lifted services have no CORS or caller authentication yet, so they are not called from browsers). ' +
+      '(lifted services send no CORS headers, and their caller token must not be shipped to a page, so they are not called from browsers). ' +
       'Call the function from server-side code, which uses the Node build, or leave TURBOLIFT_MODE unset (local) here.',
   });
 }
