@@ -222,15 +222,50 @@ describe('parameterSchemas', () => {
     ]);
   });
 
-  it('stops at a type already being spelled out: recursive types accept anything from there on', () => {
-    expect(schemaOf('interface Tree { value: number; children: Tree[] }', 'Tree')).toEqual({
+  it('gives a recursive type a definition its uses point to, in the schema of the parameter itself', () => {
+    const tree = {
       type: 'object',
-      properties: { value: { type: 'number' }, children: { type: 'array', items: {} } },
+      properties: { value: { type: 'number' }, children: { type: 'array', items: { $ref: '#/definitions/Tree' } } },
       required: ['value', 'children'],
+    };
+    expect(schemaOf('interface Tree { value: number; children: Tree[] }', 'Tree')).toEqual({ $ref: '#/definitions/Tree', definitions: { Tree: tree } });
+    expect(schemaOf('interface Tree { value: number; children: Tree[] }', '{ left: Tree; right?: Tree }')).toEqual({
+      type: 'object',
+      properties: { left: { $ref: '#/definitions/Tree' }, right: { $ref: '#/definitions/Tree' } },
+      required: ['left'],
+      definitions: { Tree: tree },
     });
     expect(schemaOf('type Json = string | number | boolean | null | Json[] | { [key: string]: Json }', 'Json')).toEqual({
-      anyOf: [{ type: ['string', 'number', 'boolean', 'null', 'object'] }, { type: 'array', items: {} }],
+      $ref: '#/definitions/Json',
+      definitions: {
+        Json: {
+          anyOf: [
+            { type: ['string', 'number', 'boolean', 'null'] },
+            { type: 'array', items: { $ref: '#/definitions/Json' } },
+            { type: 'object', additionalProperties: { $ref: '#/definitions/Json' } },
+          ],
+        },
+      },
     });
+    expect(schemaOf('interface Person { name: string; friend?: Pet } interface Pet { owner: Person }', 'Person')).toEqual({
+      $ref: '#/definitions/Person',
+      definitions: {
+        Person: {
+          type: 'object',
+          properties: {
+            name: { type: 'string' },
+            friend: { type: 'object', properties: { owner: { $ref: '#/definitions/Person' } }, required: ['owner'] },
+          },
+          required: ['name'],
+        },
+      },
+    });
+  });
+
+  it('accepts anything below a bounded depth, where a generic type keeps growing', () => {
+    const schema = JSON.stringify(schemaOf('interface Deep<T> { value: T; next: Deep<T[]> }', 'Deep<number>'));
+    expect(schema).toContain('"next":{}');
+    expect(schema).not.toContain('$ref');
   });
 
   it('spells out a type used twice side by side, which is not recursion', () => {
@@ -321,6 +356,14 @@ describe("parameterSchemas, checked by the runtime's validator", () => {
     expect(call('a', { unit: 'cm' })).toMatch(/argument 2 \(box\) must have the property "size"/);
     expect(call('a', { size: 1, unit: 'in' }, 1, '2')).toMatch(/argument 4 \(counts\[1\]\)/);
     expect(call('a', new Map())).toMatch(/argument 2 \(box\)/);
+  });
+
+  it('checks a recursive type all the way down', () => {
+    const call = checker('interface Tree { value: number; children?: Tree[] }\nexport function f(tree: Tree) {}');
+    expect(call({ value: 1, children: [{ value: 2 }, { value: 3, children: [{ value: 4, children: [] }] }] })).toBeUndefined();
+    expect(call({ value: 1, children: [{ value: 2 }, { value: 3, children: [{ value: '4' }] }] })).toMatch(
+      /argument 1 \(tree\)\/children\/1\/children\/0\/value/,
+    );
   });
 
   it('compiles every schema it derives, with the instanceOf keyword and nothing ajv does not know', () => {

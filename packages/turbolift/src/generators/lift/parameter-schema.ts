@@ -12,18 +12,23 @@ export function parameterSchemas(program: ts.Program, fn: ts.SignatureDeclaratio
   const checker = program.getTypeChecker();
   const sent = fn.parameters.filter((parameter) => !(ts.isIdentifier(parameter.name) && parameter.name.text === 'this'));
   return sent.map((parameter, index) => {
-    const context: Context = { program, checker, location: parameter, path: new Set(), depth: 0 };
+    const definitions: Definitions = { names: new Map(), schemas: {}, expansions: 0 };
+    const context: Context = { program, checker, location: parameter, path: new Set(), depth: 0, definitions };
     const type = checker.getTypeAtLocation(parameter);
     const rest = Boolean(parameter.dotDotDotToken);
     let schema = rest ? restElementSchema(context, type) : schemaOf(context, type);
     // `width = 8` reads as number inside the function, yet a caller may pass undefined for it.
     if (!rest && (parameter.questionToken || parameter.initializer)) schema = union([schema, UNDEFINED]);
+    // A recursive type's schema is a definition its uses point to with $ref (each parameter's schema holds its own).
+    if (Object.keys(definitions.schemas).length) schema = { ...(isObject(schema) ? schema : { allOf: [schema] }), definitions: definitions.schemas };
     return { name: parameterName(parameter, index), schema: nullForUndefined(schema), ...(rest ? { rest: true } : {}) };
   });
 }
 
-/** How many object levels a schema spells out; deeper values are accepted as they come. */
+/** How many levels of object types (and named unions) a schema spells out; deeper values are accepted as they come. */
 const MAX_DEPTH = 10;
+/** How many a parameter's schema spells out in all, so that a wide type does not make a huge main.ts; later ones accept anything. */
+const MAX_EXPANSIONS = 500;
 
 /** A schema other than `true` or `false`: keywords and their values. */
 type SchemaObject = Exclude<JsonSchema, boolean>;
@@ -66,9 +71,17 @@ interface Context {
   program: ts.Program;
   checker: ts.TypeChecker;
   location: ts.Node;
-  /** The object types being spelled out around the current one: meeting one again means the type is recursive. */
+  /** The types being spelled out around the current one: meeting one again means the type is recursive. */
   path: Set<ts.Type>;
   depth: number;
+  definitions: Definitions;
+}
+
+/** The recursive types met in one parameter's type, by the name of their definition; how many types it spelled out. */
+interface Definitions {
+  names: Map<ts.Type, string>;
+  schemas: Record<string, JsonSchema>;
+  expansions: number;
 }
 
 /** `text`, `{ a, b }`, `[x, y]`; a pattern too long to read in an error message becomes `argument N`. */
@@ -121,13 +134,39 @@ function schemaOf(context: Context, type: ts.Type, { withoutUndefined = false } 
   if (flags & ts.TypeFlags.NumberLike) return { type: 'number' }; // number, enums with computed members
   if (flags & ts.TypeFlags.BooleanLike) return { type: 'boolean' };
   if (flags & ts.TypeFlags.BigIntLike) return { instanceOf: 'bigint' };
-  if (type.isUnion()) return union(type.types.map((member) => schemaOf(context, member)));
-  if (type.isIntersection()) return intersection(context, type);
   if (flags & ts.TypeFlags.NonPrimitive) return { type: ['object', 'array'] }; // `object`
-  if (!(flags & ts.TypeFlags.Object)) return ANY; // keyof, indexed access, conditional types left generic
-  if (context.path.has(type) || context.depth >= MAX_DEPTH) return ANY;
+  // Object types, and unions and intersections with a name (`type Json = … | Json[]`), are where a type can recur.
+  const named = type.isUnionOrIntersection() && type.aliasSymbol;
+  if (!(flags & ts.TypeFlags.Object) && !named) {
+    if (type.isUnion()) return union(type.types.map((member) => schemaOf(context, member)));
+    if (type.isIntersection()) return intersection(context, type);
+    return ANY; // keyof, indexed access, conditional types left generic
+  }
+  if (context.path.has(type)) return { $ref: `#/definitions/${definitionName(context.definitions, type)}` };
+  if (context.depth >= MAX_DEPTH || context.definitions.expansions++ >= MAX_EXPANSIONS) return ANY;
   const inner: Context = { ...context, path: new Set(context.path).add(type), depth: context.depth + 1 };
-  return objectSchema(inner, type as ts.ObjectType);
+  const schema = type.isUnion()
+    ? union(type.types.map((member) => schemaOf(inner, member)))
+    : type.isIntersection()
+      ? intersection(inner, type)
+      : objectSchema(inner, type as ts.ObjectType);
+  const name = context.definitions.names.get(type);
+  if (name === undefined) return schema;
+  context.definitions.schemas[name] = schema;
+  return { $ref: `#/definitions/${name}` };
+}
+
+/** The definition's name for a recursive type: its own name (`Tree`), made unique within the parameter's schema. */
+function definitionName(definitions: Definitions, type: ts.Type): string {
+  const known = definitions.names.get(type);
+  if (known) return known;
+  const symbol = type.aliasSymbol ?? type.getSymbol();
+  const own = symbol && !symbol.name.startsWith('__') ? symbol.name.replace(/[^A-Za-z0-9_]/g, '_') : 'Type';
+  const taken = new Set(definitions.names.values());
+  let name = own;
+  for (let n = 2; taken.has(name); n++) name = `${own}${n}`;
+  definitions.names.set(type, name);
+  return name;
 }
 
 function objectSchema(context: Context, type: ts.ObjectType): JsonSchema {
@@ -296,7 +335,7 @@ function nullForUndefined(schema: JsonSchema): JsonSchema {
   for (const [keyword, value] of Object.entries(schema)) {
     if (keyword === 'anyOf' || keyword === 'allOf' || (keyword === 'items' && Array.isArray(value))) {
       out[keyword] = (value as JsonSchema[]).map((member) => (keyword === 'anyOf' && isUndefined(member) ? member : nullForUndefined(member)));
-    } else if (keyword === 'properties' || keyword === 'patternProperties') {
+    } else if (keyword === 'properties' || keyword === 'patternProperties' || keyword === 'definitions') {
       out[keyword] = Object.fromEntries(Object.entries(value as Record<string, JsonSchema>).map(([key, member]) => [key, nullForUndefined(member)]));
     } else if (keyword === 'items' || keyword === 'additionalItems' || keyword === 'additionalProperties') {
       out[keyword] = nullForUndefined(value);
