@@ -305,7 +305,7 @@ describe.each<Layout>(['paths', 'ts-solution'])('turbolift:lift in the %s layout
         `// Both derived by the lift from the signature, once: when the signature changes, update them (or lift again).\n` +
         `// arity: the arguments the signature takes; a call with fewer or more is answered 400 TL_ARGUMENT_COUNT.\n` +
         `// parameters: a JSON Schema for each argument, from its declared type; a call whose arguments do not match is\n` +
-        `// answered 400 TL_BAD_ARGUMENTS. \`{}\` accepts anything (any, unknown, recursive types and the like).\n` +
+        `// answered 400 TL_BAD_ARGUMENTS. \`{}\` accepts anything (any, unknown, functions and the like).\n` +
         `void serve(sumSquares, {\n` +
         `  name: 'sumSquares',\n` +
         `  arity: { min: 1, max: 1 },\n` +

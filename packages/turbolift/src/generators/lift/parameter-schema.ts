@@ -6,7 +6,8 @@ import { isFromStandardLibrary } from './wire-types';
  * The schema of each parameter the service receives, from the function's TypeScript signature (`this` is a
  * type, never sent). The service answers a call whose arguments do not match 400 TL_BAD_ARGUMENTS, so every
  * schema errs on the side of accepting: whatever is not understood (any, unknown, functions, symbols,
- * recursive or deeply nested types, deferred generic forms) becomes `{}`, which accepts anything.
+ * deferred generic forms, types nested deeper than a bound) becomes `{}`, which accepts anything. A recursive
+ * type becomes a definition of the parameter's schema, which its uses point to with `$ref`.
  */
 export function parameterSchemas(program: ts.Program, fn: ts.SignatureDeclaration): ParameterSchema[] {
   const checker = program.getTypeChecker();
