@@ -81,6 +81,8 @@ export interface CallersSecretPlan {
   copies: KubernetesManifest[];
   /** Lines to print: a Secret without a token. */
   warnings: string[];
+  /** The token callers send now (decoded), when the Secret has one: for a copy outside the cluster. */
+  token?: string;
 }
 
 /**
@@ -116,7 +118,8 @@ export function planCallersSecrets(
     }
     return renderCallersCopy(spec.namespace, namespace, data);
   });
-  return { create, copies, warnings };
+  const current = data[AUTH.currentKey];
+  return { create, copies, warnings, token: current === undefined ? undefined : Buffer.from(current, 'base64').toString('utf8') };
 }
 
 function callerNamespaces(spec: Pick<ServiceDeploySpec, 'namespace' | 'auth'>): string[] {

@@ -13,6 +13,8 @@ export interface CallersSecretOutcome {
   created: boolean;
   /** The callers namespaces its tokens were copied to. */
   copiedTo: string[];
+  /** The token callers send now, when the Secret has one. */
+  token?: string;
 }
 
 const secretRef = (namespace: string): KubernetesManifest => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: AUTH.secretName, namespace } });
@@ -63,5 +65,5 @@ export async function ensureCallersSecrets(
     }
     log(`  Secret/${AUTH.secretName} copied to namespace ${namespace}`);
   }
-  return { created, copiedTo: plan.copies.map((copy) => copy.metadata.namespace ?? '') };
+  return { created, copiedTo: plan.copies.map((copy) => copy.metadata.namespace ?? ''), token: plan.token };
 }

@@ -79,6 +79,13 @@ describe('renderManifests', () => {
     expect(imageReference({ image: 'r/x', tag: 't', digest: null })).toBe('r/x:t');
   });
 
+  it('calls other lifted functions through their Services unless the env says otherwise', () => {
+    const modeOf = (env: Record<string, string>) =>
+      (containerOf(renderManifests(spec({ env })).objects).env as Array<{ name: string; value: string }>).filter(({ name }) => name === 'TURBOLIFT_MODE');
+    expect(modeOf({})).toEqual([{ name: 'TURBOLIFT_MODE', value: 'distributed' }]);
+    expect(modeOf({ TURBOLIFT_MODE: 'local' })).toEqual([{ name: 'TURBOLIFT_MODE', value: 'local' }]);
+  });
+
   it('probes /readyz and /healthz on the named port 8080 and sets the runtime env', () => {
     const container = containerOf(renderManifests(spec({ env: { TURBOLIFT_REMOTE_STACK: '1', PORT: '9999' } })).objects);
     expect(container.ports).toEqual([{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
@@ -91,6 +98,7 @@ describe('renderManifests', () => {
       { name: 'TURBOLIFT_DRAIN_MS', value: '5000' },
       { name: 'TURBOLIFT_WORKERS', value: '1' },
       { name: 'TURBOLIFT_TOKEN_DIR', value: '/var/run/secrets/turbolift' },
+      { name: 'TURBOLIFT_MODE', value: 'distributed' },
       { name: 'TURBOLIFT_REMOTE_STACK', value: '1' },
     ]);
   });

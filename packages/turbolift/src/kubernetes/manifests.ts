@@ -241,11 +241,15 @@ function renderEnv(spec: ServiceDeploySpec): Array<{ name: string; value: string
     ...workerPoolEnv(spec),
     ...callerAuthEnv(spec.auth),
   };
+  // Calls the function makes to other lifted functions go through their Services, as any caller's in the
+  // cluster do (with the token mounted above), unless the user's env says otherwise.
+  const defaults: Record<string, string> = { [SERVICE_ENV.mode]: 'distributed' };
+  const own = { ...fixed, ...Object.fromEntries(Object.entries(defaults).filter(([name]) => !(name in spec.env))) };
   const extra = Object.keys(spec.env)
     .filter((name) => !(name in fixed))
     .sort()
     .map((name) => ({ name, value: spec.env[name] }));
-  return [...Object.entries(fixed).map(([name, value]) => ({ name, value })), ...extra];
+  return [...Object.entries(own).map(([name, value]) => ({ name, value })), ...extra];
 }
 
 export function renderService(spec: ServiceDeploySpec): KubernetesManifest {

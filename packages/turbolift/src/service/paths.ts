@@ -35,3 +35,12 @@ export function servicePaths(projectRoot: string, bundleDir = toPosix(join('dist
 export function endpointsFilePath(workspaceRoot: string, env: NodeJS.ProcessEnv = process.env): string {
   return env[ENDPOINTS_ENV] || join(workspaceRoot, ENDPOINTS_DIR, ENDPOINTS_FILE);
 }
+
+/**
+ * Where deploy-k8s keeps, for callers outside the cluster (mode 0600), a copy of the token of the namespace it
+ * deployed to: `<workspaceRoot>/.turbolift/tokens/<context>/<namespace>`, one per cluster and namespace.
+ */
+export function callerTokenCopyPath(workspaceRoot: string, context: string, namespace: string): string {
+  const safe = (name: string) => name.replace(/[^A-Za-z0-9._-]+/g, '_') || '_';
+  return join(workspaceRoot, ENDPOINTS_DIR, 'tokens', safe(context), safe(namespace));
+}

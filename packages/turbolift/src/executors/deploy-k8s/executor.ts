@@ -13,7 +13,9 @@ import {
   type DeployServiceResult,
 } from '../../kubernetes';
 import { pullSecretFor } from '../../docker/pull-secret';
+import { writeTokenFile } from '@turbolift/runtime';
 import { registerServiceEndpoint } from '../../service/endpoints';
+import { callerTokenCopyPath } from '../../service/paths';
 import { readImageRecord } from '../../service/image-record';
 import { readWorkspaceName, requireMarker, resolveServiceProject } from '../../service/project';
 import { explainReason, withClusterAccess } from '../cluster-access';
@@ -82,7 +84,11 @@ export default async function deployK8sExecutor(options: DeployK8sExecutorOption
           console.error(`deploy-k8s: ${reason}`);
           return { ...result, success: false, reason };
         }
-        const registration = registerServiceEndpoint(project.workspaceRoot, requireMarker(project, 'registerEndpoint').function, result.url);
+        // Callers here are outside the cluster: they get the namespace's token from a copy the endpoints file names.
+        const token = deployed.callersSecret?.token;
+        const tokenFile = token ? callerTokenCopyPath(project.workspaceRoot, target.context, spec.namespace) : undefined;
+        if (token && tokenFile) writeTokenFile(tokenFile, token);
+        const registration = registerServiceEndpoint(project.workspaceRoot, requireMarker(project, 'registerEndpoint').function, result.url, tokenFile);
         logger.info(`${spec.name}: registered ${registration.fn} -> ${registration.url} in ${registration.file}`);
       }
       return result;
