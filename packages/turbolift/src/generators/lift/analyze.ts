@@ -1,8 +1,8 @@
+import type { ParameterSchema } from '@turbolift/runtime/contract';
 import * as ts from 'typescript';
 import { LiftError } from './lift-error';
 import { lineOf, type MarkedFunction } from './marked-functions';
 import { wireProblem } from './wire-types';
-import type { ParameterSchema } from '@turbolift/runtime/contract';
 import { parameterSchemas } from './parameter-schema';
 import type { WorkspaceProject } from './workspace-program';
 import { findSideEffects } from './side-effects';

@@ -3,6 +3,7 @@ import * as ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { normalizeParameters } from '../../../../runtime/src/server/parameters';
 import { parameterSchemas } from './parameter-schema';
+import { tsLiteral } from './projects';
 
 /** The standard library and @types/node, parsed once for all the programs below. */
 const libraryFiles = new Map<string, ts.SourceFile | undefined>();
@@ -378,5 +379,26 @@ describe("parameterSchemas, checked by the runtime's validator", () => {
     expect(call(1, [1], { 1: ['s'] })).toMatch(/argument 3 \(c\)\/1 must be Set/);
     expect(call(1, [1], {}, { 'x-2': 'r' })).toMatch(/argument 4 \(d\)\/x-2 must be RegExp/);
     expect(call(1, [1], {}, {}, 'text')).toMatch(/argument 5 \(e\)/);
+  });
+});
+
+describe('tsLiteral, how the service main.ts spells the schemas', () => {
+  it('writes short values on one line, longer ones over several, with bare keys where they can be', () => {
+    expect(tsLiteral([{ name: 'xs', schema: { type: 'array', items: { type: 'number' } } }])).toBe(
+      "[{ name: 'xs', schema: { type: 'array', items: { type: 'number' } } }]",
+    );
+    expect(tsLiteral({ anyOf: [{ type: 'string' }, { instanceOf: 'undefined' }, { type: 'null' }], $ref: '#/definitions/Tree' }, '  ')).toBe(
+      "{\n    anyOf: [{ type: 'string' }, { instanceOf: 'undefined' }, { type: 'null' }],\n    $ref: '#/definitions/Tree',\n  }",
+    );
+  });
+
+  it('reads back as the same value, whatever the strings and keys hold', () => {
+    const value = {
+      patternProperties: { '^(-?(0|[1-9][0-9]*)(\\.[0-9]+)?)$': { const: 'it\'s "quoted" \\ and\nnew' } },
+      'data-key': [true, null, 1.5, -2, { enum: ['a', '\u2028'] }],
+      required: [],
+      properties: {},
+    };
+    expect(new Function(`return ${tsLiteral(value)};`)()).toEqual(value);
   });
 });
