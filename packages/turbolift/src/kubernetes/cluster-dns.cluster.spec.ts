@@ -21,6 +21,7 @@ import {
   testRegistry as registry,
   uniqueNamespace,
 } from '../../../../tools/test-support/cluster';
+import { AUTH } from '@turbolift/runtime/contract';
 import deployK8sExecutor from '../executors/deploy-k8s/executor';
 
 const PROJECT = 'sum-squares';
@@ -152,6 +153,8 @@ describe.skipIf(!kubeconfig)('in-cluster calls through the cluster DNS', () => {
       spec: {
         backoffLimit: 0,
         template: {
+          // A caller as the README shows it: the caller label and the namespace's callers Secret, mounted where stubs look.
+          metadata: { labels: { [AUTH.callerLabel]: 'true' } },
           spec: {
             restartPolicy: 'Never',
             containers: [
@@ -161,8 +164,10 @@ describe.skipIf(!kubeconfig)('in-cluster calls through the cluster DNS', () => {
                 args: [String(n)],
                 env: [{ name: 'TURBOLIFT_MODE', value: 'distributed' }],
                 resources: { requests: { cpu: '50m', memory: '64Mi' } },
+                volumeMounts: [{ name: 'callers', mountPath: AUTH.mountDir, readOnly: true }],
               },
             ],
+            volumes: [{ name: 'callers', secret: { secretName: AUTH.secretName } }],
           },
         },
       },
