@@ -2,6 +2,7 @@
 import { KubeConfig, KubernetesObject, KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
 import { TurboliftError } from '../errors';
 import { describeApiError, isNotFound, withTimeout } from './api-errors';
+import { fromClientModel, toClientModel } from './client-model';
 import { CONTENT_HASH_ANNOTATION, FIELD_MANAGER, managedObjectsSelector } from './labels';
 import { RENDERED_KINDS } from './manifests';
 import type { KubernetesManifest } from './types';
@@ -74,7 +75,7 @@ export async function applyManifests(client: KubernetesObjectApi, objects: reado
 export async function serverSideApply(client: KubernetesObjectApi, object: KubernetesManifest, fieldManager: string): Promise<void> {
   try {
     await withTimeout(
-      client.patch(object as KubernetesObject, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply),
+      client.patch(toClientModel(object) as KubernetesObject, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply),
       API_CALL_TIMEOUT_MS,
       `apply ${describeObject(object)}`,
     );
@@ -137,11 +138,12 @@ export async function pruneManifests(
 
 export async function readIfExists(client: KubernetesObjectApi, object: KubernetesManifest): Promise<KubernetesObject | undefined> {
   try {
-    return await withTimeout(
+    const current = await withTimeout(
       client.read({ apiVersion: object.apiVersion, kind: object.kind, metadata: { name: object.metadata.name, namespace: object.metadata.namespace } }),
       API_CALL_TIMEOUT_MS,
       `read ${describeObject(object)}`,
     );
+    return fromClientModel(current);
   } catch (error) {
     if (isNotFound(error)) return undefined;
     throw new ApplyError(`read ${describeObject(object)} failed: ${describeApiError(error)}`);

@@ -1,5 +1,6 @@
 // Thin: reads what an atomic deploy may change before it applies, and puts it back when the rollout fails.
 import { KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
+import { fromClientModel } from './client-model';
 import { describeApiError, isNotFound, withTimeout } from './api-errors';
 import {
   API_CALL_TIMEOUT_MS,
@@ -46,7 +47,7 @@ export async function readPreDeployState(
       throw new ApplyError(`list ${kind} in ${namespace} failed: ${describeApiError(error)}`);
     }
     // Items of a list carry no apiVersion and kind of their own.
-    for (const item of list.items) state.set(objectKey(kind, item.metadata?.name ?? ''), { ...item, apiVersion, kind } as LiveObject);
+    for (const item of list.items) state.set(objectKey(kind, item.metadata?.name ?? ''), fromClientModel({ ...item, apiVersion, kind }) as LiveObject);
   }
   return state;
 }
