@@ -18,6 +18,8 @@ export const SERVICE_ENV = {
   host: 'HOST',
   port: 'PORT',
   mode: 'TURBOLIFT_MODE',
+  /** The namespace stubs look for other services in; deploy-k8s sets it to the pod's own (the downward API). */
+  namespace: 'TURBOLIFT_NAMESPACE',
   bodyLimit: 'TURBOLIFT_BODY_LIMIT',
   remoteStack: 'TURBOLIFT_REMOTE_STACK',
   drainMs: 'TURBOLIFT_DRAIN_MS',

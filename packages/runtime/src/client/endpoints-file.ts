@@ -52,7 +52,7 @@ export function registerEndpoint(file: string, fnName: string, url: string, toke
   updateEndpointsFile(file, (document) => {
     const { [fnName]: _replaced, ...otherTokenFiles } = document.tokenFiles ?? {};
     const tokenFiles = tokenFile ? { ...otherTokenFiles, [fnName]: tokenFile } : otherTokenFiles;
-    return { ...document, endpoints: { ...document.endpoints, [fnName]: url }, tokenFiles };
+    return withTokenFiles({ ...document, endpoints: { ...document.endpoints, [fnName]: url } }, tokenFiles);
   });
 }
 
@@ -70,9 +70,15 @@ export function unregisterEndpoint(file: string, fnName: string, url?: string): 
     delete endpoints[fnName];
     const tokenFiles = { ...document.tokenFiles };
     delete tokenFiles[fnName];
-    return { ...document, endpoints, tokenFiles };
+    return withTokenFiles({ ...document, endpoints }, tokenFiles);
   });
   return removed;
+}
+
+/** The document with these token files, and without the key when there are none (files of services that need none stay as they were). */
+function withTokenFiles(document: EndpointsDocument, tokenFiles: Record<string, string>): EndpointsDocument {
+  const { tokenFiles: _previous, ...rest } = document;
+  return Object.keys(tokenFiles).length ? { ...rest, tokenFiles } : rest;
 }
 
 export function updateEndpointsFile(file: string, change: (document: EndpointsDocument) => EndpointsDocument): EndpointsDocument {

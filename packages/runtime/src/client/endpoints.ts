@@ -6,6 +6,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { SERVICE_ENV } from '../contract';
 import { ENDPOINTS_DIR, ENDPOINTS_FILE, parseEndpointsDocument } from './endpoints-file';
 import type { EndpointTarget } from './lifted';
 
@@ -58,7 +59,7 @@ export function findEndpoint(fnName: string, target: EndpointTarget, env: NodeJS
   }
 
   if (env.KUBERNETES_SERVICE_HOST) {
-    const namespace = target.namespace || env.TURBOLIFT_NAMESPACE || podNamespace() || 'default';
+    const namespace = target.namespace || env[SERVICE_ENV.namespace] || podNamespace() || 'default';
     return { url: `http://${target.service}.${namespace}.svc:80`, source: 'cluster', from: 'KUBERNETES_SERVICE_HOST' };
   }
 

@@ -99,6 +99,7 @@ describe('renderManifests', () => {
       { name: 'TURBOLIFT_WORKERS', value: '1' },
       { name: 'TURBOLIFT_TOKEN_DIR', value: '/var/run/secrets/turbolift' },
       { name: 'TURBOLIFT_MODE', value: 'distributed' },
+      { name: 'TURBOLIFT_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
       { name: 'TURBOLIFT_REMOTE_STACK', value: '1' },
     ]);
   });

@@ -233,7 +233,9 @@ function terminationGracePeriodSeconds(spec: Pick<ServiceDeploySpec, 'drainMs' |
   return Math.ceil((spec.drainMs + (spec.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS)) / 1000) + TERMINATION_MARGIN_SECONDS;
 }
 
-function renderEnv(spec: ServiceDeploySpec): Array<{ name: string; value: string }> {
+type EnvVar = { name: string; value: string } | { name: string; valueFrom: { fieldRef: { fieldPath: string } } };
+
+function renderEnv(spec: ServiceDeploySpec): EnvVar[] {
   const fixed: Record<string, string> = {
     [SERVICE_ENV.host]: '0.0.0.0',
     [SERVICE_ENV.port]: String(CONTAINER_PORT),
@@ -249,7 +251,11 @@ function renderEnv(spec: ServiceDeploySpec): Array<{ name: string; value: string
     .filter((name) => !(name in fixed))
     .sort()
     .map((name) => ({ name, value: spec.env[name] }));
-  return [...Object.entries(own).map(([name, value]) => ({ name, value })), ...extra];
+  // Service pods mount no service account token, so the stub cannot read its namespace from one: the
+  // downward API gives it, and calls to other lifted functions stay in the pod's own namespace.
+  const namespace: EnvVar[] =
+    SERVICE_ENV.namespace in spec.env ? [] : [{ name: SERVICE_ENV.namespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } }];
+  return [...Object.entries(own).map(([name, value]) => ({ name, value })), ...namespace, ...extra];
 }
 
 export function renderService(spec: ServiceDeploySpec): KubernetesManifest {
