@@ -16,7 +16,16 @@ describe('serve options', () => {
     const options = normalizeServeOptions({ env: { EXTRA: '1', PORT: '1' } }, project);
     expect(options).toMatchObject({ functionName: 'compressAll', port: 4310, baseUrl: 'http://127.0.0.1:4310', mainJs: '/ws/dist/apps/svc/bundle/main.js' });
     // The contract variables win over user env.
-    expect(options.env).toEqual({ EXTRA: '1', HOST: '127.0.0.1', PORT: '4310', TURBOLIFT_MODE: 'local', TURBOLIFT_DRAIN_MS: '1000' });
+    expect(options.env).toEqual({
+      EXTRA: '1',
+      HOST: '127.0.0.1',
+      PORT: '4310',
+      TURBOLIFT_MODE: 'local',
+      TURBOLIFT_DRAIN_MS: '1000',
+      // Callers need the workspace's token, in its .turbolift folder.
+      TURBOLIFT_TOKEN_DIR: '/ws/.turbolift',
+    });
+    expect(options.tokenFile).toBe('/ws/.turbolift/token');
   });
 
   it('hands the worker pool options to the service as its env, only those that are set', () => {
