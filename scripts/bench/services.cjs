@@ -18,7 +18,15 @@ async function handwritten() {
 async function lifted() {
   const { serve } = require('@turbolift/runtime');
   const fn = process.argv[4] === 'byteSum' ? byteSum : add;
-  await serve(fn, { name: fn.name, host: '127.0.0.1', port: Number(port) });
+  // BENCH_PARAMETERS=1: the parameter schemas the lift derives for add(a: number, b: number) (bench-wire).
+  const parameters =
+    process.env.BENCH_PARAMETERS === '1'
+      ? [
+          { name: 'a', schema: { type: 'number' } },
+          { name: 'b', schema: { type: 'number' } },
+        ]
+      : undefined;
+  await serve(fn, { name: fn.name, host: '127.0.0.1', port: Number(port), parameters });
 }
 
 (kind === 'lifted' ? lifted() : handwritten()).catch((error) => {
