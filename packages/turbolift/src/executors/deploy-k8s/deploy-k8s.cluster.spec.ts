@@ -357,7 +357,9 @@ describe.skipIf(!kubeconfig)('deploy-k8s against a real cluster', () => {
     const result = await deploy({ namespace, createNamespace: false });
     expect(result.success).toBe(false);
     expect(result.reason).toBe(
-      `apply Service/${PROJECT} in ${namespace} failed: HTTP 404: namespaces "${namespace}" not found (create it, or set the createNamespace option)`,
+      // The callers Secret is the first object written into the namespace.
+      `create Secret/turbolift-callers in ${namespace} failed: HTTP 404: namespaces "${namespace}" not found ` +
+        '(create the namespace, or set the createNamespace option)',
     );
   }, 60_000);
 

@@ -152,8 +152,9 @@ describe.skipIf(!kubeconfig)('deploy-k8s with a private registry', () => {
     expect(result.reason).toMatch(/401 Unauthorized/);
     expect(result.reason).not.toContain('\n');
     expect(output).toContain(`deploy-k8s: ${result.reason}`);
+    // No pull Secret was made: the namespace holds only its callers Secret.
     const secrets = kubectl('get', 'secrets', '-n', namespace, '-o', 'name');
-    expect(secrets.stdout.trim()).toBe('');
+    expect(secrets.stdout.trim()).toBe('secret/turbolift-callers');
   }, 150_000);
 
   it('with createPullSecret the pods pull with a Secret holding that registry only, and serve through the ClusterIP', async () => {
