@@ -32,7 +32,22 @@ export const SERVICE_ENV = {
   bodyTimeoutMs: 'TURBOLIFT_BODY_TIMEOUT_MS',
   requestTimeoutMs: 'TURBOLIFT_REQUEST_TIMEOUT_MS',
   keepAliveTimeoutMs: 'TURBOLIFT_KEEP_ALIVE_TIMEOUT_MS',
+  /**
+   * A file the service writes once it listens, as JSON `ServiceListening`: a supervisor that starts it on
+   * `PORT=0` (a port the OS picks at bind time) learns the port from it. Written to a temporary name, then
+   * renamed into place, so a reader never sees it half written.
+   */
+  listenFile: 'TURBOLIFT_LISTEN_FILE',
 } as const;
+
+/** What the service writes to `$TURBOLIFT_LISTEN_FILE` once it listens. */
+export interface ServiceListening {
+  /** `http://host:port` it listens on. */
+  url: string;
+  port: number;
+  /** The service's process. */
+  pid: number;
+}
 
 /** The worker pool's settings: inclusive integer ranges. setTimeout fires at once past 2³¹-1 ms. */
 export const POOL_LIMITS = {

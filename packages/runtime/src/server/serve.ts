@@ -1,9 +1,12 @@
 /**
- * `serve(fn)`: the entry point of a lifted service's main.ts. Listens, reports one line, and on
- * SIGTERM/SIGINT drains: unready at once, keeps serving through the drain window, lets calls in
- * flight finish, closes keep-alive connections, exits 0.
+ * `serve(fn)`: the entry point of a lifted service's main.ts. Listens, reports one line (and its
+ * address to `$TURBOLIFT_LISTEN_FILE` when a supervisor set it), and on SIGTERM/SIGINT drains:
+ * unready at once, keeps serving through the drain window, lets calls in flight finish, closes
+ * keep-alive connections, exits 0.
  */
+import { renameSync, writeFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
+import { SERVICE_ENV, type ServiceListening } from '../contract';
 import { poolWorkerData, registerPoolHandler } from './executor';
 import { normalizeServeOptions, type ServeOptions } from './options';
 import { buildService, type ServedFunction } from './service';
@@ -94,8 +97,23 @@ export async function serve(fn: ServedFunction, options: ServeOptions = {}): Pro
   const { auth } = normalized;
   const callers = auth.enabled ? `callers need a token${auth.tokenDir ? ` from ${auth.tokenDir}` : ''}` : `every caller accepted: ${auth.reason}`;
   log(`${name} listening on ${url} (${executor.description}; ${callers})`);
+  const listenFile = manageProcess ? process.env[SERVICE_ENV.listenFile] : undefined;
+  if (listenFile) {
+    try {
+      announceListening(listenFile, { url, port, pid: process.pid });
+    } catch (error) {
+      await fail(`${name} cannot write its address to ${listenFile} (${SERVICE_ENV.listenFile}): ${(error as Error).message}`, error);
+    }
+  }
 
   return { app, url, port, shutdown };
+}
+
+/** Tells the supervisor that set `$TURBOLIFT_LISTEN_FILE` where the service listens (the port may have been chosen at bind time). */
+function announceListening(file: string, listening: ServiceListening): void {
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, `${JSON.stringify(listening)}\n`, { mode: 0o600 });
+  renameSync(temporary, file);
 }
 
 function formatHost(host: string): string {
