@@ -1,10 +1,14 @@
 /**
- * A lifted service as a local child process: checks its port is free, starts `node main.js` from the
- * bundle, waits for `GET /readyz`, and stops it with SIGTERM (the runtime drains), then SIGKILL after a grace.
+ * A lifted service as a local child process: checks a fixed port is free, starts `node main.js` from the
+ * bundle, learns the port it listens on from the file named by `TURBOLIFT_LISTEN_FILE` (when the OS chose
+ * it at bind time), waits for `GET /readyz`, and stops it with SIGTERM (the runtime drains), then SIGKILL
+ * after a grace.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
+import { SERVICE_ENV, type ServiceListening } from '@turbolift/runtime/contract';
 import { TurboliftError } from '../errors';
 import { READY_PATH } from '../service/runtime-settings';
 
@@ -54,8 +58,8 @@ function readyStatus(url: string, timeoutMs: number): Promise<number | undefined
   });
 }
 
-/** Polls `<baseUrl>/readyz` until 200; fails fast when the child exits, and after `timeoutMs` at most. */
-export async function waitUntilReady(baseUrl: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+/** Rejects with TL_SERVICE_EXITED once the child has exited. */
+function exitOf(child: ChildProcess): Promise<never> {
   const exited = new Promise<never>((_, reject) => {
     const fail = (code: number | null, signal: NodeJS.Signals | null) =>
       reject(new ServeError('TL_SERVICE_EXITED', `exited before it was ready (${describeExit(code, signal)})`));
@@ -63,6 +67,57 @@ export async function waitUntilReady(baseUrl: string, child: ChildProcess, timeo
     child.once('exit', fail);
   });
   exited.catch(() => undefined);
+  return exited;
+}
+
+const LISTEN_FILE_POLL_MS = 25;
+
+/**
+ * Waits for the service to write `file` (`$TURBOLIFT_LISTEN_FILE`, see the runtime's contract) once it
+ * listens, and returns the port it names; fails fast when the child exits, and after `timeoutMs` at most.
+ */
+export async function waitForListening(file: string, child: ChildProcess, timeoutMs: number): Promise<number> {
+  const exited = exitOf(child);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const text = readIfPresent(file);
+    if (text !== undefined) return listeningPort(text, file);
+    if (Date.now() > deadline) {
+      throw new ServeError(
+        'TL_NOT_READY',
+        `did not say which port it listens on within ${timeoutMs / 1000}s (${SERVICE_ENV.listenFile}; a bundle built with an older ` +
+          '@turbolift/runtime does not: build it again, or serve it on a fixed port with "fixedPort": true)',
+      );
+    }
+    await Promise.race([new Promise((resolve) => setTimeout(resolve, LISTEN_FILE_POLL_MS)), exited]);
+  }
+}
+
+function readIfPresent(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+function listeningPort(text: string, file: string): number {
+  let port: unknown;
+  try {
+    port = (JSON.parse(text) as Partial<ServiceListening>).port;
+  } catch {
+    // named below
+  }
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new ServeError('TL_NOT_READY', `wrote ${JSON.stringify(text.trim())} to ${file}, which names no port it listens on`);
+  }
+  return port;
+}
+
+/** Polls `<baseUrl>/readyz` until 200; fails fast when the child exits, and after `timeoutMs` at most. */
+export async function waitUntilReady(baseUrl: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const exited = exitOf(child);
   const deadline = Date.now() + timeoutMs;
   for (let attempt = 0; ; attempt++) {
     const status = await Promise.race([readyStatus(`${baseUrl}${READY_PATH}`, 1000), exited]);

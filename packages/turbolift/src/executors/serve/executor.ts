@@ -14,9 +14,10 @@ export interface ServeResult {
 }
 
 /**
- * `turbolift:serve`, a continuous target: yields `{ success: true }` once the service answers /readyz and
- * its URL is in the endpoints file, then stays until Nx stops it (SIGTERM/SIGINT) or the service exits.
- * Stopping drains the service and removes its endpoint. A serve that ends on a failure (it could not start,
+ * `turbolift:serve`, a continuous target: yields `{ success: true, baseUrl }` once the service answers
+ * /readyz and its URL is in the endpoints file (by default on a free port the OS picked when the service
+ * bound it), then stays until Nx stops it (SIGTERM/SIGINT) or the service exits. Stopping drains the
+ * service and removes its endpoint. A serve that ends on a failure (it could not start,
  * or the service exited) yields it and then ends its task process so that every Nx in the peer range reports
  * it as not successful (see ./task-exit); a stop by Nx ends the process from the session's signal handlers.
  */
@@ -33,8 +34,8 @@ async function* serveSession(options: ServeExecutorOptions, context: ExecutorCon
   const project = resolveServiceProject(context, 'serve', options.bundleDir);
   const service = startLocalService(normalizeServeOptions(options, project), (line) => console.log(`serve: ${line}`));
   try {
-    await service.ready;
-    yield { success: true, baseUrl: service.baseUrl };
+    const { url } = await service.ready;
+    yield { success: true, baseUrl: url };
     const end = await service.stopped;
     console.error(`serve: ${project.name} stopped (${end.description})`);
     yield { success: end.code === 0 };

@@ -12,14 +12,14 @@ const project = {
 };
 
 describe('serve options', () => {
-  it('serves the bundle on loopback at the marker port, functions run in process', () => {
-    const options = normalizeServeOptions({ env: { EXTRA: '1', PORT: '1' } }, project);
-    expect(options).toMatchObject({ functionName: 'compressAll', port: 4310, baseUrl: 'http://127.0.0.1:4310', mainJs: '/ws/dist/apps/svc/bundle/main.js' });
+  it('serves the bundle on loopback on a port chosen when it binds, functions run in process', () => {
+    const options = normalizeServeOptions({ env: { EXTRA: '1', HOST: '0.0.0.0' } }, project);
+    // No port: the session starts the service on PORT=0 and learns the port from it.
+    expect(options).toMatchObject({ functionName: 'compressAll', host: '127.0.0.1', port: undefined, mainJs: '/ws/dist/apps/svc/bundle/main.js' });
     // The contract variables win over user env.
     expect(options.env).toEqual({
       EXTRA: '1',
       HOST: '127.0.0.1',
-      PORT: '4310',
       TURBOLIFT_MODE: 'local',
       TURBOLIFT_DRAIN_MS: '1000',
       // Callers need the workspace's token, in its .turbolift folder.
@@ -49,9 +49,18 @@ describe('serve options', () => {
     );
   });
 
-  it('lets the option override the marker port, and refuses a bad one', () => {
-    expect(normalizeServeOptions({ port: 5000 }, project).baseUrl).toBe('http://127.0.0.1:5000');
+  it('serves on the marker port with fixedPort, the option overriding it, and refuses a bad one', () => {
+    expect(normalizeServeOptions({ fixedPort: true }, project)).toMatchObject({ port: 4310, portSetting: '"port" in apps/svc/turbolift.json' });
+    // The inferred target passes the marker's port as its option: it is still the marker's to change.
+    expect(normalizeServeOptions({ fixedPort: true, port: 4310 }, project)).toMatchObject({ port: 4310, portSetting: '"port" in apps/svc/turbolift.json' });
+    expect(normalizeServeOptions({ fixedPort: true, port: 5000 }, project)).toMatchObject({ port: 5000, portSetting: 'the "port" option' });
+    // Without fixedPort the port (the inferred target always passes one) is not used.
+    expect(normalizeServeOptions({ port: 5000 }, project).port).toBeUndefined();
+    expect(normalizeServeOptions({ port: 5000, fixedPort: false }, project).port).toBeUndefined();
     expect(() => normalizeServeOptions({ port: 70000 }, project)).toThrow('serve options of svc: port must be a whole number from 1 to 65535, got 70000');
+    expect(() => normalizeServeOptions({ fixedPort: 'yes' as unknown as boolean }, project)).toThrow(
+      'serve options of svc: fixedPort must be true or false, got "yes"',
+    );
   });
 
   it('refuses options out of range as TL_BAD_OPTIONS', () => {

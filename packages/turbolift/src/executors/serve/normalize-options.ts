@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { AUTH, ENDPOINTS_DIR } from '@turbolift/runtime/contract';
 import { TurboliftError } from '../../errors';
 import type { LocalServiceSpec } from '../../local/serve-session';
-import { DEFAULT_SERVICE_PORT, MARKER_FILE } from '../../service/marker';
+import { MARKER_FILE } from '../../service/marker';
 import { servicePaths } from '../../service/paths';
 import { requireMarker, type ServiceProject } from '../../service/project';
 import { SERVICE_ENV, checkWorkerPoolSettings, workerPoolEnv } from '../../service/runtime-settings';
@@ -19,15 +19,19 @@ export function normalizeServeOptions(options: ServeExecutorOptions, project: Se
     throw new TurboliftError('TL_BAD_OPTIONS', `serve options of ${project.name}: ${message}`);
   };
   const marker = requireMarker(project, 'serve');
-  const port = options.port ?? marker.port ?? DEFAULT_SERVICE_PORT;
+  const port = options.port ?? marker.port;
   if (!Number.isInteger(port) || port < 1 || port > 65535) fail(`port must be a whole number from 1 to 65535, got ${port}`);
+  // By default a free port the OS picks when the service binds (PORT=0): two workspaces never collide.
+  // The inferred target carries turbolift.json's port as its option, so the port is used only when asked for.
+  const fixedPort = options.fixedPort ?? false;
+  if (typeof fixedPort !== 'boolean') fail(`fixedPort must be true or false, got ${JSON.stringify(fixedPort)}`);
+  const markerFile = join(project.root, MARKER_FILE);
   const drainMs = options.drainMs ?? 1000;
   // Unset pool options are left out, so the runtime's defaults (one worker per CPU of this machine) apply.
   const pool = checkWorkerPoolSettings(
     { workers: options.workers, callTimeoutMs: options.callTimeoutMs, maxQueue: options.maxQueue, maxQueueWaitMs: options.maxQueueWaitMs },
     fail,
   );
-  const baseUrl = `http://${SERVE_HOST}:${port}`;
   // The workspace's token folder: the service accepts its token, and stubs run in the workspace find it upward.
   const tokenDir = join(project.workspaceRoot, ENDPOINTS_DIR);
   const auth = options.auth ?? true;
@@ -35,11 +39,10 @@ export function normalizeServeOptions(options: ServeExecutorOptions, project: Se
     projectName: project.name,
     functionName: marker.function,
     host: SERVE_HOST,
-    port,
-    baseUrl,
+    port: fixedPort ? port : undefined,
     mainJs: join(project.workspaceRoot, servicePaths(project.root, options.bundleDir).mainJs),
     workspaceRoot: project.workspaceRoot,
-    markerFile: join(project.root, MARKER_FILE),
+    portSetting: options.port !== undefined && options.port !== marker.port ? 'the "port" option' : `"port" in ${markerFile}`,
     readyTimeoutMs: (options.readyTimeoutSeconds ?? 30) * 1000,
     drainMs,
     tokenFile: auth ? join(tokenDir, AUTH.currentKey) : undefined,
@@ -47,7 +50,6 @@ export function normalizeServeOptions(options: ServeExecutorOptions, project: Se
       ...options.env,
       ...(auth ? { [AUTH.tokenDirEnv]: tokenDir } : { [AUTH.authEnv]: 'off' }),
       [SERVICE_ENV.host]: SERVE_HOST,
-      [SERVICE_ENV.port]: String(port),
       // The function runs here; calls it makes to other lifted functions stay in this process.
       [SERVICE_ENV.mode]: 'local',
       [SERVICE_ENV.drainMs]: String(drainMs),
