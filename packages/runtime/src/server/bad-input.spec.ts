@@ -198,7 +198,10 @@ void serve(distance, {
         rawExchange(port, (write) => write(request), 15_000),
       ),
     );
-    for (const text of garbage) expect(text).toMatch(/^HTTP\/1\.1 400 /);
+    for (const text of garbage) {
+      expect(text).toMatch(/^HTTP\/1\.1 400 /);
+      expect(text).toContain('"code":"TL_BAD_REQUEST"');
+    }
 
     const rssAfter = rssKiB(pid);
     console.log(

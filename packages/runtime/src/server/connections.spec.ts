@@ -162,6 +162,17 @@ describe('connection timeouts (raw sockets on loopback)', () => {
     expect(text).not.toContain('408');
   });
 
+  it('serves a request without a Host header, and refuses one in its own error shape: no bare 400 from Node', async () => {
+    const served = await openConnection(service.port);
+    served.socket.write(head(service.port, 7).replace(/host: [^\r]*\r\n/, '') + '["abc"]');
+    expect(await served.response(SLACK_MS)).toMatchObject({ status: 200 });
+    const refused = await openConnection(service.port);
+    refused.socket.write(head(service.port, 4).replace(/host: [^\r]*\r\n/, '') + '"ab"');
+    const response = await refused.response(SLACK_MS);
+    expect(response.status).toBe(400);
+    expect(JSON.parse(response.body)).toMatchObject({ error: { code: expect.stringMatching(/^TL_/) } });
+  });
+
   it('serves a body that arrives slowly but steadily, for longer than the body timeout', async () => {
     const connection = await openConnection(service.port);
     const body = JSON.stringify(['y'.repeat(996)]);

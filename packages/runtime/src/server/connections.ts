@@ -43,6 +43,9 @@ export function connectionOptions(options: Timeouts) {
       requestTimeout: options.requestTimeoutMs,
       keepAliveTimeout: options.keepAliveTimeoutMs,
       connectionsCheckingInterval: connectionsCheckingInterval(options),
+      // Node answers an HTTP/1.1 request without a Host header with a bare 400 of its own, before fastify sees it.
+      // A service routes by path alone, so such a request is served (or refused) in the service's own error shape.
+      requireHostHeader: false,
     },
   };
 }
