@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { needsInstalledCopy, packageNameOf } from './packages';
-import { conditionsFromTsconfig, planBundle, prunedManifest } from './plan';
-import { bundleService } from './run-bundle';
+import { planBundle, prunedManifest, resolutionNote } from './plan';
+import { chooseResolution, tsconfigCandidates } from './resolution';
+import { bundleService, readWorkspaceResolution } from './run-bundle';
 
 const RUNTIME_PACKAGE = join(__dirname, '../../../runtime');
 
@@ -91,7 +92,57 @@ describe('bundle plan', () => {
     expect(needsInstalledCopy({}, true)).toBe(true);
     expect(needsInstalledCopy({ binary: { module_name: 'x' } }, false)).toBe(true);
     expect(needsInstalledCopy({ name: 'plain' }, false)).toBe(false);
-    expect(conditionsFromTsconfig({ compilerOptions: { customConditions: ['@acme/source', 3] } })).toEqual(['@acme/source']);
+  });
+});
+
+describe('workspace resolution', () => {
+  it("looks at the entry's project tsconfigs first, folder by folder, then the workspace root's", () => {
+    expect(tsconfigCandidates('/ws', '/ws/apps/svc/src/main.ts')).toEqual([
+      '/ws/apps/svc/src/tsconfig.app.json',
+      '/ws/apps/svc/src/tsconfig.lib.json',
+      '/ws/apps/svc/src/tsconfig.json',
+      '/ws/apps/svc/tsconfig.app.json',
+      '/ws/apps/svc/tsconfig.lib.json',
+      '/ws/apps/svc/tsconfig.json',
+      '/ws/apps/tsconfig.app.json',
+      '/ws/apps/tsconfig.lib.json',
+      '/ws/apps/tsconfig.json',
+      '/ws/tsconfig.base.json',
+      '/ws/tsconfig.json',
+    ]);
+    expect(tsconfigCandidates('/ws', '/elsewhere/main.ts')).toEqual(['/ws/tsconfig.base.json', '/ws/tsconfig.json']);
+  });
+
+  it('takes the conditions from the nearest file whose chain sets them, and paths from the root tsconfig', () => {
+    const resolution = chooseResolution('/ws', [
+      { file: '/ws/apps/svc/tsconfig.app.json', customConditions: ['@other/source', '@other/source'] },
+      { file: '/ws/tsconfig.base.json', customConditions: ['@acme/source'] },
+    ]);
+    expect(resolution).toEqual({ tsconfig: '/ws/tsconfig.base.json', conditions: ['@other/source'], conditionsFrom: '/ws/apps/svc/tsconfig.app.json' });
+    // A file that sets no conditions leaves the decision to the next one; the root's tsconfig.json stands in for a missing base.
+    expect(chooseResolution('/ws', [{ file: '/ws/apps/svc/tsconfig.json' }, { file: '/ws/tsconfig.json', customConditions: ['dev'] }])).toEqual({
+      tsconfig: '/ws/tsconfig.json',
+      conditions: ['dev'],
+      conditionsFrom: '/ws/tsconfig.json',
+    });
+    // A project that sets an empty list turns the root's conditions off.
+    expect(
+      chooseResolution('/ws', [
+        { file: '/ws/svc/tsconfig.json', customConditions: [] },
+        { file: '/ws/tsconfig.base.json', customConditions: ['x'] },
+      ]),
+    ).toEqual({
+      tsconfig: '/ws/tsconfig.base.json',
+      conditions: [],
+    });
+    expect(chooseResolution('/ws', [])).toEqual({ conditions: [] });
+  });
+
+  it('says which conditions a failed lookup used, and where they came from', () => {
+    expect(resolutionNote({ conditions: ['@acme/source'], conditionsFrom: '/ws/tsconfig.base.json', absWorkingDir: '/ws' })).toBe(
+      'export conditions @acme/source (customConditions of tsconfig.base.json), then the built output',
+    );
+    expect(resolutionNote({ conditions: [], absWorkingDir: '/ws' })).toMatch(/^no tsconfig of the workspace sets customConditions/);
   });
 });
 
@@ -149,6 +200,67 @@ describe('bundleService with esbuild', () => {
     );
     expect(runBundle(result.outfile)).toBe('hi solution');
     expect(result.inputs).toContain('packages/greet/src/greet.ts');
+  });
+
+  /** A TS-solution workspace whose package `@sol/greet` is linked into node_modules, its exports keyed by `sourceCondition`. */
+  function solutionWorkspace(sourceCondition: string, files: Record<string, string>): string {
+    const ws = workspace({
+      'package.json': JSON.stringify({ name: '@acme/source', private: true, workspaces: ['packages/*'] }),
+      'packages/greet/package.json': JSON.stringify({
+        name: '@sol/greet',
+        type: 'module',
+        exports: { '.': { [sourceCondition]: './src/index.ts', types: './dist/index.d.ts', default: './dist/index.js' } },
+      }),
+      'packages/greet/src/index.ts': 'export const greet = (name: string): string => `from source ${name}`;\n',
+      'apps/svc/src/main.ts': "import { greet } from '@sol/greet';\nconsole.log(greet('svc'));\n",
+      ...files,
+    });
+    mkdirSync(join(ws, 'node_modules/@sol'), { recursive: true });
+    symlinkSync(join(ws, 'packages/greet'), join(ws, 'node_modules/@sol/greet'));
+    return ws;
+  }
+
+  const bundleSvc = (ws: string) =>
+    bundleService({ workspaceRoot: ws, main: 'apps/svc/src/main.ts', outputPath: 'dist/svc', external: [], sourcemap: false, minify: false }, 'svc');
+
+  it('finds a condition unrelated to the root package name through an extends chain: an array, a relative file and a package', async () => {
+    const ws = solutionWorkspace('@other/source', {
+      'tsconfig.base.json':
+        '{\n  // the workspace keeps its compiler settings in shared files\n  "extends": ["@org/tsconfig/base.json", "./tsconfig.conditions.json"]\n}\n',
+      'tsconfig.conditions.json': JSON.stringify({
+        compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', customConditions: ['@other/source'] },
+      }),
+      'node_modules/@org/tsconfig/package.json': JSON.stringify({ name: '@org/tsconfig', version: '1.0.0' }),
+      'node_modules/@org/tsconfig/base.json': JSON.stringify({ compilerOptions: { strict: true, customConditions: ['@org/overridden'] } }),
+      'apps/svc/tsconfig.json': JSON.stringify({ extends: '../../tsconfig.base.json', files: [], references: [{ path: './tsconfig.app.json' }] }),
+      'apps/svc/tsconfig.app.json': JSON.stringify({ extends: '../../tsconfig.base.json', include: ['src/**/*.ts'] }),
+    });
+    expect(readWorkspaceResolution(ws, join(ws, 'apps/svc/src/main.ts'))).toEqual({
+      tsconfig: join(ws, 'tsconfig.base.json'),
+      conditions: ['@other/source'],
+      conditionsFrom: join(ws, 'apps/svc/tsconfig.app.json'),
+    });
+    expect(runBundle((await bundleSvc(ws)).outfile)).toBe('from source svc');
+  });
+
+  it('reads the root tsconfig.json when the workspace has no tsconfig.base.json', async () => {
+    const ws = solutionWorkspace('dev-source', {
+      'tsconfig.json': JSON.stringify({ compilerOptions: { moduleResolution: 'bundler', module: 'esnext', customConditions: ['dev-source'] } }),
+    });
+    expect(runBundle((await bundleSvc(ws)).outfile)).toBe('from source svc');
+  });
+
+  it("takes a library whose exports miss the workspace's condition from its built output, and says what it looked up when that is not built", async () => {
+    const ws = solutionWorkspace('@acme/source', {
+      'tsconfig.base.json': JSON.stringify({ compilerOptions: { moduleResolution: 'bundler', module: 'esnext', customConditions: ['@other/source'] } }),
+    });
+    await expect(bundleSvc(ws)).rejects.toThrow(
+      /Could not resolve "@sol\/greet".*; looked up with export conditions @other\/source \(customConditions of tsconfig.base.json\), then the built output$/,
+    );
+    // What the build target's ^build dependency makes first.
+    mkdirSync(join(ws, 'packages/greet/dist'));
+    writeFileSync(join(ws, 'packages/greet/dist/index.js'), 'export const greet = (name) => `from dist ${name}`;\n');
+    expect(runBundle((await bundleSvc(ws)).outfile)).toBe('from dist svc');
   });
 
   it('keeps native packages out with their installed version, and tolerates a missing optional msgpackr-extract', async () => {

@@ -2,7 +2,8 @@
  * The bundle of a lifted service as data: what esbuild is asked to do, and the pruned package.json that
  * goes beside the bundle. Pure functions; `run-bundle.ts` hands the plan to esbuild.
  */
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import type { WorkspaceResolution } from './resolution';
 
 export interface BundleInput {
   workspaceRoot: string;
@@ -24,14 +25,6 @@ export interface RuntimeBundleNeeds {
   optional: readonly string[];
 }
 
-/** What the workspace says about resolving its own libraries from source. */
-export interface WorkspaceResolution {
-  /** tsconfig.base.json when present: its `paths` map workspace libraries to their sources. */
-  tsconfig?: string;
-  /** TS-solution layout: export conditions like `@acme/source` that point package exports at `src/`. */
-  conditions: string[];
-}
-
 export interface BundlePlan {
   entry: string;
   /** Output name (without `.js`) -> source, for esbuild: `main` is the entry, the rest its companions. */
@@ -41,6 +34,8 @@ export interface BundlePlan {
   absWorkingDir: string;
   tsconfig?: string;
   conditions: string[];
+  /** The tsconfig that named the conditions, for messages. */
+  conditionsFrom?: string;
   /** Packages always external (configured plus optional native ones); native packages found while resolving are added. */
   external: string[];
   optional: string[];
@@ -62,6 +57,7 @@ export function planBundle(input: BundleInput, resolution: WorkspaceResolution, 
     absWorkingDir: input.workspaceRoot,
     tsconfig: resolution.tsconfig,
     conditions: resolution.conditions,
+    conditionsFrom: resolution.conditionsFrom,
     external: [...new Set([...input.external, ...runtime.optional])].sort(),
     optional: [...runtime.optional].sort(),
     sourcemap: input.sourcemap,
@@ -70,6 +66,17 @@ export function planBundle(input: BundleInput, resolution: WorkspaceResolution, 
     format: 'cjs',
     target: 'node20',
   };
+}
+
+/**
+ * What a user needs beside esbuild's "Could not resolve": which export conditions the bundle looked up packages
+ * with, and where they came from. A workspace library resolves either through one of them (its sources) or
+ * through its built output, which the build target's `^build` dependency makes first.
+ */
+export function resolutionNote(plan: Pick<BundlePlan, 'conditions' | 'conditionsFrom' | 'absWorkingDir'>): string {
+  if (plan.conditions.length === 0) return 'no tsconfig of the workspace sets customConditions, so workspace packages resolve to their built output';
+  const from = plan.conditionsFrom ? ` (customConditions of ${relative(plan.absWorkingDir, plan.conditionsFrom)})` : '';
+  return `export conditions ${plan.conditions.join(', ')}${from}, then the built output`;
 }
 
 export interface ExternalPackage {
@@ -113,10 +120,4 @@ export function prunedManifest(serviceName: string, externals: readonly External
     dependencies,
     ...(Object.keys(optionalDependencies).length > 0 ? { optionalDependencies } : {}),
   };
-}
-
-/** `customConditions` from a tsconfig's compilerOptions, only the strings. */
-export function conditionsFromTsconfig(tsconfig: { compilerOptions?: { customConditions?: unknown } } | undefined): string[] {
-  const value = tsconfig?.compilerOptions?.customConditions;
-  return Array.isArray(value) ? value.filter((entry): entry is string => typeof entry === 'string') : [];
 }

@@ -8,16 +8,9 @@ import { build, type Plugin } from 'esbuild';
 import { TurboliftError } from '../errors';
 import { readJsonFile } from '@nx/devkit';
 import { needsInstalledCopy, packageNameOf, type InstalledManifest } from './packages';
-import {
-  conditionsFromTsconfig,
-  planBundle,
-  prunedManifest,
-  type BundleInput,
-  type BundlePlan,
-  type ExternalPackage,
-  type RuntimeBundleNeeds,
-  type WorkspaceResolution,
-} from './plan';
+import { planBundle, prunedManifest, resolutionNote, type BundleInput, type BundlePlan, type ExternalPackage, type RuntimeBundleNeeds } from './plan';
+import { readTsconfigFacts } from './read-tsconfig';
+import { chooseResolution, tsconfigCandidates, type WorkspaceResolution } from './resolution';
 
 export interface BundleResult {
   outfile: string;
@@ -33,11 +26,9 @@ export class BundleError extends TurboliftError<'TL_BUNDLE_ENTRY_MISSING' | 'TL_
   override name = 'BundleError';
 }
 
-/** tsconfig.base.json (JSON with comments) decides paths and the source export conditions. */
-export function readWorkspaceResolution(workspaceRoot: string): WorkspaceResolution {
-  const base = join(workspaceRoot, 'tsconfig.base.json');
-  if (!existsSync(base)) return { conditions: [] };
-  return { tsconfig: base, conditions: conditionsFromTsconfig(readJsonFile(base)) };
+/** The tsconfig files around the entry decide the source export conditions; the root's decides `paths`. */
+export function readWorkspaceResolution(workspaceRoot: string, entry: string): WorkspaceResolution {
+  return chooseResolution(workspaceRoot, readTsconfigFacts(tsconfigCandidates(workspaceRoot, entry)));
 }
 
 /**
@@ -101,7 +92,8 @@ function externalsPlugin(plan: BundlePlan, found: Map<string, ExternalPackage>):
 }
 
 export async function bundleService(input: BundleInput, serviceName: string): Promise<BundleResult> {
-  const plan = planBundle(input, readWorkspaceResolution(input.workspaceRoot), readRuntimeBundleNeeds(join(input.workspaceRoot, input.main)));
+  const entry = join(input.workspaceRoot, input.main);
+  const plan = planBundle(input, readWorkspaceResolution(input.workspaceRoot, entry), readRuntimeBundleNeeds(entry));
   if (!existsSync(plan.entry)) {
     throw new BundleError('TL_BUNDLE_ENTRY_MISSING', `${relative(input.workspaceRoot, plan.entry)}: the service entry of ${serviceName} does not exist`);
   }
@@ -131,7 +123,8 @@ export async function bundleService(input: BundleInput, serviceName: string): Pr
     const where = first?.location ? `${first.location.file}:${first.location.line}:${first.location.column}: ` : '';
     const count = error.errors?.length ?? 0;
     const more = count > 1 ? ` (and ${count - 1} more)` : '';
-    throw new BundleError('TL_BUNDLE_FAILED', `${where}${first?.text ?? String(error)}${more}`);
+    const unresolved = error.errors?.some((entry) => entry.text.startsWith('Could not resolve')) ? `; looked up with ${resolutionNote(plan)}` : '';
+    throw new BundleError('TL_BUNDLE_FAILED', `${where}${first?.text ?? String(error)}${more}${unresolved}`);
   });
 
   const externals = [...found.values()].sort((a, b) => a.name.localeCompare(b.name));

@@ -37,8 +37,18 @@ describe('createServiceTargets', () => {
     expect(targets['build-image'].outputs).toEqual(['{workspaceRoot}/dist/{projectRoot}/image.json']);
   });
 
-  it('serves continuously on the marker port after a build', () => {
-    expect(targets.serve).toMatchObject({ executor: 'turbolift:serve', continuous: true, dependsOn: ['build'], options: { port: 4310 } });
+  it('builds the libraries it depends on first, so a clean checkout bundles without their dist/ being there', () => {
+    expect(targets.build.dependsOn).toEqual(['^build']);
+    // The libraries' build target keeps its name when the service's is renamed.
+    expect(createServiceTargets('svc', marker, { buildTargetName: 'bundle' }).bundle.dependsOn).toEqual(['^build']);
+  });
+
+  it('serves continuously after a build, on a free port: the marker port is for fixedPort, and the description says so', () => {
+    expect(targets.serve).toMatchObject({ executor: 'turbolift:serve', continuous: true, dependsOn: ['build'] });
+    expect(targets.serve.options).toEqual({ bundleDir: 'dist/apps/lifted/compress-all-service/bundle' });
+    expect(targets.serve.metadata?.description).toBe(
+      'Run the compressAll service on a free 127.0.0.1 port (4310 with fixedPort) and register its URL and pid in .turbolift/endpoints.json.',
+    );
   });
 
   it('caches the image build but never a deploy', () => {
@@ -119,7 +129,7 @@ describe('createNodesV2', () => {
     const projects = Object.assign({}, ...results.map(([, result]) => result.projects));
     expect(projects['apps/lifted/a-service'].tags).toEqual([SERVICE_TAG]);
     expect(projects['apps/lifted/a-service'].name).toBeUndefined();
-    expect(projects['apps/lifted/a-service'].targets.serve.options.port).toBe(4311);
+    expect(projects['apps/lifted/a-service'].targets.serve.metadata.description).toContain('(4311 with fixedPort)');
     // No project.json or package.json: the folder names the project.
     expect(projects['apps/lifted/b-service'].name).toBe('b-service');
     expect(projects['apps/lifted/b-service'].targets.build.options.main).toBe('apps/lifted/b-service/src/main.ts');

@@ -85,6 +85,9 @@ export function targetDefaultsOf(
 const DEPLOY_EXECUTOR = 'turbolift:deploy-k8s';
 const UNDEPLOY_EXECUTOR = 'turbolift:undeploy-k8s';
 
+/** The target that builds a workspace library (the name @nx/js and most plugins infer), run before a bundle. */
+export const LIBRARY_BUILD_TARGET = 'build';
+
 /** Packages whose versions change what the targets produce. */
 export const HASHED_PACKAGES = ['esbuild', 'turbolift'];
 
@@ -136,6 +139,9 @@ export function createServiceTargets(
     [names.buildTargetName]: {
       executor: 'turbolift:bundle',
       cache: true,
+      // The libraries' own builds first: a library whose exports the bundle cannot take from source (no custom
+      // condition of the workspace's matches them) resolves to its built output, which a clean checkout lacks.
+      dependsOn: [`^${LIBRARY_BUILD_TARGET}`],
       inputs: [...sourceInputs, ...externalInputs(['esbuild'])],
       // The folder the options name: a user who overrides outputPath gets that folder cached.
       outputs: ['{options.outputPath}'],
@@ -150,9 +156,12 @@ export function createServiceTargets(
       executor: 'turbolift:serve',
       continuous: true,
       dependsOn: [names.buildTargetName],
-      options: { port: marker.port, bundleDir: paths.bundleDir },
+      // No port option: serve takes turbolift.json's port itself, and only with fixedPort.
+      options: { bundleDir: paths.bundleDir },
       metadata: {
-        description: `Run the ${marker.function} service on 127.0.0.1:${marker.port} and register it in .turbolift/endpoints.json.`,
+        description:
+          `Run the ${marker.function} service on a free 127.0.0.1 port (${marker.port} with fixedPort) ` +
+          'and register its URL and pid in .turbolift/endpoints.json.',
         technologies: ['turbolift'],
       },
     },

@@ -22,7 +22,7 @@ export function normalizeServeOptions(options: ServeExecutorOptions, project: Se
   const port = options.port ?? marker.port;
   if (!Number.isInteger(port) || port < 1 || port > 65535) fail(`port must be a whole number from 1 to 65535, got ${port}`);
   // By default a free port the OS picks when the service binds (PORT=0): two workspaces never collide.
-  // The inferred target carries turbolift.json's port as its option, so the port is used only when asked for.
+  // turbolift.json's port (or the port option) is used only when asked for; the inferred target sets neither.
   const fixedPort = options.fixedPort ?? false;
   if (typeof fixedPort !== 'boolean') fail(`fixedPort must be true or false, got ${JSON.stringify(fixedPort)}`);
   const markerFile = join(project.root, MARKER_FILE);
