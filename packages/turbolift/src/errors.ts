@@ -10,6 +10,8 @@ export const ERROR_CODES = {
   TL_NOT_A_SERVICE: 'an executor that runs lifted services ran for a project without turbolift.json',
   TL_BAD_OPTIONS: "an executor's options are out of range or contradict each other",
   TL_LIFT_REFUSED: 'the lift generator cannot lift the function it was asked to, and changed nothing',
+  TL_SYNC_CALLERS:
+    'the lift generator found uses of the function that cannot be made to await its result (calls in synchronous code, uses as a value), and changed nothing',
   TL_BUNDLE_ENTRY_MISSING: "the service's entry file does not exist",
   TL_BUNDLE_FAILED: 'esbuild could not bundle the service',
   TL_BUNDLE_MISSING: 'a step needs the bundle, and the build target has not made it',

@@ -2,13 +2,28 @@ import * as ts from 'typescript';
 import type { LiftPlan } from './analyze';
 import type { TextEdit } from './text-edits';
 
+/** A use of the lifted function that cannot be made to await: after the lift it would get a Promise where it expects the value. */
+export interface SyncUse {
+  /** Workspace-relative file. */
+  file: string;
+  line: number;
+  column: number;
+  /** Why no `await` can be added there, e.g. `in synchronous function render`, `used as a value: passed to select`. */
+  why: string;
+}
+
 export interface CallSites {
   /** `await` insertions, per workspace-relative file. */
   edits: Map<string, TextEdit[]>;
-  /** `file:line` of calls in synchronous code and of uses as a value: they now get a Promise. */
-  syncUses: string[];
+  /** Calls in synchronous code and uses as a value: they would get a Promise. */
+  syncUses: SyncUse[];
   /** Number of calls that got `await`. */
   awaited: number;
+}
+
+/** `path:line:column why`, the way refusals and warnings list a sync use. */
+export function formatSyncUse(use: SyncUse): string {
+  return `${use.file}:${use.line}:${use.column} ${use.why}`;
 }
 
 const PROMISE_COMBINATORS = new Set(['all', 'allSettled', 'race', 'any']);
@@ -48,15 +63,107 @@ function isPromiseCombinatorInput(node: ts.Node): boolean {
   );
 }
 
-function enclosingFunction(node: ts.Node): ts.SignatureDeclaration | undefined {
-  for (let current = node.parent; current; current = current.parent) {
-    if (ts.isFunctionLike(current)) return current;
-  }
-  return undefined;
+const SPEC_FILE = /(\.(spec|test)\.[cm]?[jt]sx?$)|(^|\/)__tests__\//;
+
+/** The name a reader knows a piece of code by: `callee` of `callee(…)`, `select` of `store.select(…)`. */
+function calleeName(expression: ts.Expression): string {
+  if (ts.isIdentifier(expression)) return expression.text;
+  if (ts.isPropertyAccessExpression(expression)) return expression.name.text;
+  const text = expression.getText();
+  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }
 
-function isAsync(fn: ts.SignatureDeclaration | undefined): boolean {
-  return !!fn && ts.canHaveModifiers(fn) && (ts.getModifiers(fn) ?? []).some((m) => m.kind === ts.SyntaxKind.AsyncKeyword);
+function nameOfProperty(name: ts.PropertyName | ts.BindingName): string {
+  return ts.isIdentifier(name) || ts.isStringLiteral(name) || ts.isPrivateIdentifier(name) || ts.isNumericLiteral(name) ? name.text : name.getText();
+}
+
+/** How a function is known to a reader: its own name, the name it is assigned to, or what it is passed to. */
+function functionName(fn: ts.SignatureDeclaration): string {
+  if (fn.name) return nameOfProperty(fn.name);
+  const parent = fn.parent;
+  if (ts.isVariableDeclaration(parent) || ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent)) return nameOfProperty(parent.name);
+  if ((ts.isCallExpression(parent) || ts.isNewExpression(parent)) && parent.arguments?.includes(fn as unknown as ts.Expression)) {
+    return `(callback passed to ${calleeName(parent.expression)})`;
+  }
+  return '(anonymous)';
+}
+
+function className(node: ts.Node): string {
+  const owner = node.parent;
+  return ts.isClassLike(owner) && owner.name ? owner.name.text : '(anonymous class)';
+}
+
+function isAsync(fn: ts.SignatureDeclaration): boolean {
+  return ts.canHaveModifiers(fn) && (ts.getModifiers(fn) ?? []).some((m) => m.kind === ts.SyntaxKind.AsyncKeyword);
+}
+
+function containsJsx(node: ts.Node): boolean {
+  if (ts.isJsxElement(node) || ts.isJsxSelfClosingElement(node) || ts.isJsxFragment(node)) return true;
+  // a nested function's JSX is that function's render code, not this one's
+  if (ts.isFunctionLike(node)) return false;
+  return !!ts.forEachChild(node, containsJsx);
+}
+
+const isJsxNode = (node: ts.Node) => ts.isJsxExpression(node) || ts.isJsxElement(node) || ts.isJsxSelfClosingElement(node) || ts.isJsxFragment(node);
+
+/**
+ * Why a call of the lifted function cannot get `await` where it stands, or undefined when it can (it is in an
+ * async function's body). Pure: reads the syntax around the call only. `file` is workspace-relative.
+ */
+export function whyCallCannotAwait(call: ts.CallExpression, file: string): string | undefined {
+  const inSpec = SPEC_FILE.test(file);
+  let inJsx = false;
+  let inParameter = false;
+  for (let current: ts.Node = call, parent = call.parent; parent; current = parent, parent = parent.parent) {
+    if (isJsxNode(parent)) inJsx = true;
+    if (ts.isParameter(parent) && parent.initializer === current) inParameter = true;
+    if (ts.isPropertyDeclaration(parent) && parent.initializer === current) {
+      return `in a class field initializer (${className(parent)}.${nameOfProperty(parent.name)})`;
+    }
+    if (ts.isClassStaticBlockDeclaration(parent)) return `in a static initialization block of class ${className(parent)}`;
+    if (ts.isFunctionLike(parent)) {
+      const fn = parent as ts.SignatureDeclaration;
+      if (ts.isConstructorDeclaration(fn)) return `in a constructor (class ${className(fn)})`;
+      if (ts.isGetAccessorDeclaration(fn)) return `in a getter (${functionName(fn)})`;
+      if (ts.isSetAccessorDeclaration(fn)) return `in a setter (${functionName(fn)})`;
+      const name = functionName(fn);
+      // `await` is not allowed in a parameter's default value, even of an async function
+      if (inParameter) return `in a default parameter value of ${name}`;
+      if (isAsync(fn)) return undefined;
+      if ((ts.isFunctionDeclaration(fn) || ts.isFunctionExpression(fn) || ts.isMethodDeclaration(fn)) && fn.asteriskToken)
+        return `in generator function ${name}`;
+      const body = (fn as ts.FunctionLikeDeclaration).body;
+      if (inJsx || (body && containsJsx(body))) return `in JSX render code of ${name}`;
+      return inSpec ? `in synchronous function ${name} (a spec file)` : `in synchronous function ${name}`;
+    }
+  }
+  const sf = call.getSourceFile();
+  if (/\.c[jt]s$/.test(sf.fileName)) return 'at the top level of a CommonJS module';
+  return 'at the top level of the module (awaiting there would hold up every module that imports it)';
+}
+
+/** What a use of the lifted function that is not a call does with it: `used as a value: passed to select`. */
+export function whyValueUse(use: ts.Expression): string {
+  let node: ts.Node = use;
+  while (ts.isParenthesizedExpression(node.parent) || ts.isAsExpression(node.parent) || ts.isNonNullExpression(node.parent)) node = node.parent;
+  const parent = node.parent;
+  const detail = ((): string | undefined => {
+    if ((ts.isCallExpression(parent) || ts.isNewExpression(parent)) && parent.arguments?.includes(node as ts.Expression)) {
+      return `passed to ${ts.isNewExpression(parent) ? 'new ' : ''}${calleeName(parent.expression)}`;
+    }
+    if (ts.isJsxExpression(parent) && ts.isJsxAttribute(parent.parent)) return `passed as JSX attribute ${parent.parent.name.getText()}`;
+    if (ts.isVariableDeclaration(parent) && parent.initializer === node) return `assigned to ${nameOfProperty(parent.name)}`;
+    if (ts.isBinaryExpression(parent) && parent.right === node && parent.operatorToken.kind === ts.SyntaxKind.EqualsToken) {
+      return `assigned to ${parent.left.getText()}`;
+    }
+    if (ts.isPropertyAssignment(parent) || ts.isShorthandPropertyAssignment(parent)) return `stored in property ${nameOfProperty(parent.name)}`;
+    if (ts.isArrayLiteralExpression(parent)) return 'stored in an array';
+    if (ts.isReturnStatement(parent) || (ts.isArrowFunction(parent) && parent.body === node)) return 'returned';
+    if (ts.isPropertyAccessExpression(parent) && parent.expression === node) return `its ${parent.name.text} is used`;
+    if (ts.isExportSpecifier(parent) || ts.isExportAssignment(parent)) return undefined;
+    return undefined;
+  })();
+  return detail ? `used as a value: ${detail}` : 'used as a value';
 }
 
 function needsParentheses(call: ts.Node): boolean {
@@ -75,7 +182,7 @@ function isDeclarationOfLifted(plan: LiftPlan, decl: ts.Declaration): boolean {
 
 /**
  * Every use of the lifted function in the workspace's sources. Calls inside async functions get `await`
- * (they used the value directly, now it arrives as a Promise); other uses are reported for the user.
+ * (they used the value directly, now it arrives as a Promise); every other use is a `SyncUse` with the reason.
  */
 export function findCallSites(program: ts.Program, plan: LiftPlan, files: Map<ts.SourceFile, string>): CallSites {
   const checker = program.getTypeChecker();
@@ -105,19 +212,14 @@ export function findCallSites(program: ts.Program, plan: LiftPlan, files: Map<ts
   function record(id: ts.Identifier, sf: ts.SourceFile, path: string): void {
     const parent = id.parent;
     if ((ts.isFunctionDeclaration(parent) || ts.isVariableDeclaration(parent)) && parent.name === id) return;
-    if (ts.isPropertyAccessExpression(parent) && parent.name === id && !ts.isCallExpression(parent.parent)) return;
-    const callee: ts.Node = ts.isPropertyAccessExpression(parent) && parent.name === id ? parent : id;
+    const callee: ts.Expression = ts.isPropertyAccessExpression(parent) && parent.name === id ? parent : id;
     const call = callee.parent;
-    const line = sf.getLineAndCharacterOfPosition(id.getStart(sf)).line + 1;
-    if (!ts.isCallExpression(call) || call.expression !== callee) {
-      result.syncUses.push(`${path}:${line} (used as a value)`);
-      return;
-    }
+    const { line, character } = sf.getLineAndCharacterOfPosition(id.getStart(sf));
+    const syncUse = (why: string) => result.syncUses.push({ file: path, line: line + 1, column: character + 1, why });
+    if (!ts.isCallExpression(call) || call.expression !== callee) return void syncUse(whyValueUse(callee));
     if (alreadyHandled(call)) return;
-    if (!isAsync(enclosingFunction(call))) {
-      result.syncUses.push(`${path}:${line}`);
-      return;
-    }
+    const why = whyCallCannotAwait(call, path);
+    if (why) return void syncUse(why);
     const edits = result.edits.get(path) ?? [];
     const start = call.getStart(sf);
     if (needsParentheses(skipParens(call))) {

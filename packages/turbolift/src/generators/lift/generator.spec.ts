@@ -159,10 +159,6 @@ function writeCalc(tree: Tree, layout: Layout, src: string): void {
       `  return total + s + (first?.length ?? 0);`,
       `}`,
       ``,
-      `export function syncCaller(): unknown {`,
-      `  return sumSquares([4]);`,
-      `}`,
-      ``,
     ].join('\n'),
   );
   tree.write(`${src}/index.ts`, `export * from './functions${ext}';\n`);
@@ -288,12 +284,39 @@ describe.each<Layout>(['paths', 'ts-solution'])('turbolift:lift in the %s layout
     expect(typeErrors(tree)).toEqual([]);
   });
 
-  it('awaits calls in async code and lists calls in sync code', async () => {
-    await liftGenerator(tree, { fn: 'sumSquares', skipFormat: true });
-    const main = read(tree, `${src}/main.ts`);
-    expect(main).toContain('const total = await sumSquares([1, 2, 3]);');
-    expect(main).toContain('return sumSquares([4]);');
-    expect(warnings.join('\n')).toContain(`${src}/main.ts:12`);
+  it('refuses when a use cannot await, listing each with path:line:column and why, touching nothing', async () => {
+    const ext = layout === 'ts-solution' ? '.js' : '';
+    tree.write(
+      `${src}/sync.ts`,
+      [
+        `import { sumSquares } from './functions${ext}';`,
+        `export function syncCaller(): unknown {`,
+        `  return sumSquares([4]);`,
+        `}`,
+        `export const all = [[1], [2]].map(sumSquares);`,
+        ``,
+      ].join('\n'),
+    );
+    const before = snapshot(tree);
+    const error = await liftGenerator(tree, { fn: 'sumSquares', skipFormat: true }).then(
+      () => undefined,
+      (e: unknown) => e as { code?: string; message?: string },
+    );
+    expect(error?.code).toBe('TL_SYNC_CALLERS');
+    expect(error?.message).toContain(`${src}/sync.ts:3:10 in synchronous function syncCaller`);
+    expect(error?.message).toContain(`${src}/sync.ts:5:35 used as a value: passed to map`);
+    expect(error?.message).toContain('--allowSyncCallers');
+    expect(snapshot(tree)).toEqual(before);
+    expect(workspaceProjects(tree).some((p) => p.root.startsWith('libs/lifted'))).toBe(false);
+  });
+
+  it('with --allowSyncCallers awaits calls in async code and lists the others as a warning', async () => {
+    const ext = layout === 'ts-solution' ? '.js' : '';
+    tree.write(`${src}/sync.ts`, `import { sumSquares } from './functions${ext}';\nexport function syncCaller(): unknown {\n  return sumSquares([4]);\n}\n`);
+    await liftGenerator(tree, { fn: 'sumSquares', allowSyncCallers: true, skipFormat: true });
+    expect(read(tree, `${src}/main.ts`)).toContain('const total = await sumSquares([1, 2, 3]);');
+    expect(read(tree, `${src}/sync.ts`)).toContain('return sumSquares([4]);');
+    expect(warnings.join('\n')).toContain(`${src}/sync.ts:3:10 in synchronous function syncCaller`);
   });
 
   it('creates the service project and the tagged library', async () => {

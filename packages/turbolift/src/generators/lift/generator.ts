@@ -3,9 +3,9 @@ import { formatCreatedFiles } from './format';
 import * as ts from 'typescript';
 import { analyzeLift, type LiftPlan } from './analyze';
 import { ignoreBuildOutput } from './build-output';
-import { findCallSites } from './call-sites';
+import { findCallSites, type SyncUse } from './call-sites';
 import { renderLibraryFiles } from './library-files';
-import { combineErrors, LiftError } from './lift-error';
+import { combineErrors, LiftError, listSyncUses, SyncCallersError } from './lift-error';
 import { findMarkedFunctions, lineOf, type MarkedFunction } from './marked-functions';
 import { kebabCase, normalizeOptions, type LiftGeneratorSchema, type NormalizedLiftOptions } from './options';
 import { createLibrary, createService, packageOfSpecifier, wireDependencies } from './projects';
@@ -213,7 +213,7 @@ function workspacePackages(tree: Tree, projects: WorkspaceProject[]): Map<string
   return map;
 }
 
-async function liftOne(tree: Tree, view: WorkspaceView, plan: LiftPlan, target: Target): Promise<void> {
+async function liftOne(tree: Tree, view: WorkspaceView, plan: LiftPlan, target: Target, options: NormalizedLiftOptions): Promise<void> {
   const callSites = findCallSites(view.program, plan, view.files);
   const library = await createLibrary(tree, { root: target.libraryRoot, projectName: target.libraryProject, packageName: target.libraryPackage });
   const rendered = renderLibraryFiles(plan, {
@@ -257,9 +257,9 @@ async function liftOne(tree: Tree, view: WorkspaceView, plan: LiftPlan, target: 
   }
 
   for (const warning of plan.warnings) logger.warn(warning);
-  if (callSites.syncUses.length) {
+  if (callSites.syncUses.length && options.allowSyncCallers) {
     logger.warn(
-      `${plan.name} now returns a Promise; these uses are not in async code and need updating by hand:\n${callSites.syncUses.map((u) => `  ${u}`).join('\n')}`,
+      `${plan.name} now returns a Promise; these uses cannot await it and need updating by hand (--allowSyncCallers):\n${listSyncUses(callSites.syncUses)}`,
     );
   }
   logger.info(`Lifted ${plan.name} into ${library.importPath} (${library.root}), served by ${target.serviceRoot}; ${callSites.awaited} call(s) now await it.`);
@@ -276,16 +276,20 @@ export async function liftGenerator(tree: Tree, schema: LiftGeneratorSchema): Pr
 
   // Every check runs on the untouched tree first: a refusal leaves nothing behind.
   const errors: LiftError[] = [];
+  const syncUses = new Map<string, SyncUse[]>();
   for (const marked of selected) {
     try {
-      analyze(view, marked);
+      const plan = analyze(view, marked);
       refuseExisting(tree, view, marked.name, targetOf(options, scope, marked.name));
+      const uses = findCallSites(view.program, plan, view.files).syncUses;
+      if (uses.length) syncUses.set(marked.name, uses);
     } catch (error) {
       if (error instanceof LiftError) errors.push(error);
       else throw error;
     }
   }
   if (errors.length) throw combineErrors(errors);
+  if (syncUses.size && !options.allowSyncCallers) throw new SyncCallersError(syncUses);
   const names = selected.map((m) => ({ name: m.name, file: m.file }));
   if (new Set(names.map((n) => n.name)).size !== names.length)
     throw new LiftError('several marked functions share a name; lift them one at a time with --file');
@@ -294,7 +298,7 @@ export async function liftGenerator(tree: Tree, schema: LiftGeneratorSchema): Pr
     if (i > 0) view = viewWorkspace(tree); // the previous lift rewrote files
     const marked = markedFunctions(view).find((m) => m.name === name && m.file === file);
     if (!marked) throw new LiftError(`${file}: ${name} disappeared while lifting the functions before it`);
-    await liftOne(tree, view, analyze(view, marked), targetOf(options, scope, name));
+    await liftOne(tree, view, analyze(view, marked), targetOf(options, scope, name), options);
   }
   registerPlugin(tree);
   if (!options.skipFormat) await formatCreatedFiles(tree);

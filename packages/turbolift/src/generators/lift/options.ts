@@ -6,6 +6,8 @@ export interface LiftGeneratorSchema {
   directory?: string;
   serviceDirectory?: string;
   skipFormat?: boolean;
+  /** Lift even when some uses cannot be made to await the result; they are listed as a warning. */
+  allowSyncCallers?: boolean;
 }
 
 export interface NormalizedLiftOptions {
@@ -16,6 +18,7 @@ export interface NormalizedLiftOptions {
   directory: string;
   serviceDirectory: string;
   skipFormat: boolean;
+  allowSyncCallers: boolean;
 }
 
 const trimSlashes = (p: string) => p.replace(/^\.?\/+/, '').replace(/\/+$/, '');
@@ -29,6 +32,7 @@ export function normalizeOptions(schema: LiftGeneratorSchema): NormalizedLiftOpt
     directory: trimSlashes(schema.directory ?? 'libs/lifted'),
     serviceDirectory: trimSlashes(schema.serviceDirectory ?? 'apps/lifted'),
     skipFormat: schema.skipFormat === true,
+    allowSyncCallers: schema.allowSyncCallers === true,
   };
 }
 
