@@ -1,6 +1,8 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { e2eRoot, nxVersion, repoRoot, tarballDir, templateDir } from './paths';
+import { configureWorkspace, ensurePackageManager, registryEnv, runTool } from './package-managers';
+import { localRegistry, pluginSpecs } from './registry';
 import { run } from './run';
 
 /** The scope create-nx-workspace gives every project of the test workspace: `@acme/<name>`. */
@@ -16,23 +18,25 @@ export function packPlugin(): string[] {
 
 /**
  * A fresh workspace in Nx's current TypeScript-solution layout, made by create-nx-workspace, with the
- * packed plugin installed. Made once per run; every test works on its own copy.
+ * plugin installed the way a user installs it: by name and version from the local npm registry, where the
+ * global setup published this run's build (registry.ts). The workspace's `.npmrc` names that registry, so
+ * later installs in it and in its copies use it too. Made once per run; every test works on its own copy.
  */
 export function createTemplateWorkspace(): string {
-  const tarballs = packPlugin();
+  const registry = localRegistry();
+  const npm = ensurePackageManager('npm', registry.url);
+  const env = registryEnv(registry.url);
   rmSync(templateDir(), { recursive: true, force: true });
   mkdirSync(dirname(templateDir()), { recursive: true });
   run(
     join(repoRoot, 'node_modules/.bin/create-nx-workspace'),
     ['acme', '--preset=ts', '--nxCloud=skip', '--no-interactive', '--packageManager=npm', '--skipGit=false'],
-    { cwd: e2eRoot(), timeoutMs: 5 * 60 * 1000 },
+    { cwd: e2eRoot(), env, timeoutMs: 5 * 60 * 1000 },
   );
   cpSync(join(e2eRoot(), 'acme'), templateDir(), { recursive: true, verbatimSymlinks: true });
   rmSync(join(e2eRoot(), 'acme'), { recursive: true, force: true });
-  run('npm', ['install', '--no-audit', '--no-fund', '-D', ...tarballs, `@nx/node@${nxVersion}`, 'esbuild@^0.25.9'], {
-    cwd: templateDir(),
-    timeoutMs: 5 * 60 * 1000,
-  });
+  configureWorkspace(npm, templateDir(), registry.url);
+  runTool(npm.addDev([...pluginSpecs(registry), `@nx/node@${nxVersion}`, 'esbuild@^0.25.9']), { cwd: templateDir(), env, timeoutMs: 5 * 60 * 1000 });
   commitAll(templateDir(), 'Install turbolift');
   return templateDir();
 }

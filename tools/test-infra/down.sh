@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Stops what up.sh started (listed in <state>/started), by PID, and removes up.sh's state folder.
 # Anything up.sh found already running is left alone. Images stay in the engine's store.
+# `down.sh npm-registry` stops the npm registry alone (started by `up.sh npm-registry`) and keeps the state folder.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=lib.sh
@@ -23,10 +24,23 @@ stop_pid() { # name pid
   fi
 }
 
+started_pid() { awk -v n="$1" '$1 == n { print $2 }' "$STATE/started" 2>/dev/null; }
+
+if [ "${1:-}" = npm-registry ]; then
+  pid="$(started_pid npm-registry)"
+  [ -n "$pid" ] && stop_pid npm-registry "$pid"
+  if [ -f "$STATE/started" ]; then
+    grep -v '^npm-registry ' "$STATE/started" >"$STATE/started.tmp" || true
+    mv "$STATE/started.tmp" "$STATE/started"
+  fi
+  exit 0
+fi
+[ "$#" -eq 0 ] || die "unknown argument '$1' (down.sh takes none, or npm-registry)"
+
 # Registries first (they hold no engine state), engine last.
 if [ -f "$STATE/started" ]; then
-  for name in auth-registry registry dockerd; do
-    pid="$(awk -v n="$name" '$1 == n { print $2 }' "$STATE/started")"
+  for name in npm-registry auth-registry registry dockerd; do
+    pid="$(started_pid "$name")"
     [ -n "$pid" ] && stop_pid "$name" "$pid"
   done
 fi

@@ -6,9 +6,13 @@
 #   - a second registry with htpasswd (bcrypt) authentication on $TURBOLIFT_TEST_AUTH_REGISTRY (default
 #     127.0.0.1:5001), its random password and a Docker config for it in the state folder,
 #   - a Node base image made from this machine's own node binary (no pulls: nothing can be pulled here),
-#     tagged $TURBOLIFT_TEST_BASE_IMAGE and pushed to the registry.
+#     tagged $TURBOLIFT_TEST_BASE_IMAGE and pushed to the registry,
+#   - a local npm registry (verdaccio, installed into its own cache folder) on $TURBOLIFT_TEST_NPM_REGISTRY
+#     (default http://127.0.0.1:4873/) when nothing answers there: turbolift and @turbolift/* from its own
+#     storage only, everything else through an uplink to the registry npm is configured with (read now).
 # Idempotent and safe to run concurrently (one flock). What it started is listed in <state>/started so that
 # down.sh stops exactly that. stdout: `export KEY=value` lines (eval-able); progress goes to stderr.
+# `up.sh npm-registry` brings up the npm registry alone (no engine, no image registries): for npm-only tests.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=lib.sh
@@ -19,6 +23,8 @@ STATE="$TURBOLIFT_TEST_INFRA_DIR"
 REGISTRY="${TURBOLIFT_TEST_REGISTRY:-127.0.0.1:5000}"
 AUTH_REGISTRY="${TURBOLIFT_TEST_AUTH_REGISTRY:-127.0.0.1:5001}"
 AUTH_USER="${TURBOLIFT_TEST_AUTH_REGISTRY_USER:-turbolift}"
+NPM_REGISTRY="${TURBOLIFT_TEST_NPM_REGISTRY:-http://127.0.0.1:4873/}"
+NPM_REGISTRY="${NPM_REGISTRY%/}/"
 BASE_IMAGE="${TURBOLIFT_TEST_BASE_IMAGE:-turbolift-test/node:$NODE_MAJOR}"
 DOCKER_SOCKET="${TURBOLIFT_TEST_DOCKER_SOCKET:-/var/run/docker.sock}"
 ENGINE_WAIT_S="${TURBOLIFT_TEST_ENGINE_WAIT_S:-60}"
@@ -30,6 +36,10 @@ for pair in "TURBOLIFT_TEST_REGISTRY=$REGISTRY" "TURBOLIFT_TEST_AUTH_REGISTRY=$A
     *) die "$pair is not a loopback address" ;;
   esac
 done
+case "$NPM_REGISTRY" in
+  http://127.*|http://localhost:*|http://\[::1\]:*) ;;
+  *) die "TURBOLIFT_TEST_NPM_REGISTRY=$NPM_REGISTRY is not an http:// URL on a loopback address" ;;
+esac
 [ "$AUTH_REGISTRY" != "$REGISTRY" ] || die "TURBOLIFT_TEST_AUTH_REGISTRY and TURBOLIFT_TEST_REGISTRY are both $REGISTRY"
 case "$AUTH_USER" in *:*|'') die "TURBOLIFT_TEST_AUTH_REGISTRY_USER=$AUTH_USER: a user name without ':'" ;; esac
 
@@ -44,6 +54,18 @@ record_started() { # name pid
   echo "$1 $2" >>"$STATE/started.tmp"
   mv "$STATE/started.tmp" "$STATE/started"
 }
+
+# shellcheck source=npm-registry.sh
+source "$HERE/npm-registry.sh"
+if [ "${1:-}" = npm-registry ]; then
+  ensure_debian_packages apache2-utils
+  ensure_npm_registry "$NPM_REGISTRY" "$STATE/npm-registry"
+  log "npm registry: $NPM_REGISTRY (publish token in $STATE/npm-registry/token)"
+  npm_registry_exports "$NPM_REGISTRY" "$STATE/npm-registry"
+  echo "export TURBOLIFT_TEST_INFRA_DIR=$STATE"
+  exit 0
+fi
+[ "$#" -eq 0 ] || die "unknown argument '$1' (up.sh takes none, or npm-registry)"
 
 # ---- packages -------------------------------------------------------------------------------------------
 # shellcheck disable=SC2086
@@ -222,6 +244,9 @@ else
   log "registry has $REMOTE_BASE_IMAGE"
 fi
 
+# ---- npm registry (verdaccio) ----------------------------------------------------------------------------
+ensure_npm_registry "$NPM_REGISTRY" "$STATE/npm-registry"
+
 # ---- where things are -----------------------------------------------------------------------------------
 {
   echo "export DOCKER_HOST=$DOCKER_HOST"
@@ -232,11 +257,13 @@ fi
   echo "export TURBOLIFT_TEST_AUTH_REGISTRY_USER=$AUTH_USER"
   echo "export TURBOLIFT_TEST_AUTH_REGISTRY_PASSWORD_FILE=$AUTH_PASSWORD_FILE"
   echo "export TURBOLIFT_TEST_AUTH_DOCKER_CONFIG=$AUTH_DOCKER_CONFIG"
+  npm_registry_exports "$NPM_REGISTRY" "$STATE/npm-registry"
   echo "export TURBOLIFT_TEST_INFRA_DIR=$STATE"
 } >"$STATE/env.sh"
 log "engine:   $DOCKER_HOST ($(docker info --format '{{.ServerVersion}} {{.Driver}}'))"
 log "registry: http://$REGISTRY"
 log "auth registry: http://$AUTH_REGISTRY (user $AUTH_USER, password in $AUTH_PASSWORD_FILE, DOCKER_CONFIG=$AUTH_DOCKER_CONFIG)"
+log "npm registry: $NPM_REGISTRY (publish token in $STATE/npm-registry/token)"
 log "base:     $BASE_IMAGE ($(docker image inspect "$BASE_IMAGE" --format '{{.Size}}') bytes), $REMOTE_BASE_IMAGE"
 log "state:    $STATE (started by up.sh: $(tr '\n' ' ' <"$STATE/started"))"
 cat "$STATE/env.sh"
