@@ -15,7 +15,7 @@ export interface ServiceMarker {
   library?: string;
   /** The service entry, relative to the project root (default `src/main.ts`). */
   main: string;
-  /** Loopback port for `serve` (default 4310). */
+  /** The loopback port `serve` listens on with `fixedPort: true` (default 4310); otherwise it takes a free one. */
   port: number;
 }
 
