@@ -319,6 +319,65 @@ describe.each<Layout>(['paths', 'ts-solution'])('turbolift:lift in the %s layout
     expect(warnings.join('\n')).toContain(`${src}/sync.ts:3:10 in synchronous function syncCaller`);
   });
 
+  /** `scale` of shared-math marked for lifting, after sumSquares (which calls it) went into its own library. */
+  async function liftSumSquaresThenMarkScale(): Promise<string> {
+    await liftGenerator(tree, { fn: 'sumSquares', skipFormat: true });
+    const sharedMath = layout === 'ts-solution' ? 'packages/shared-math' : 'libs/shared-math';
+    tree.write(`${sharedMath}/src/index.ts`, '/** @lift */\nexport function scale(x: number, by: number): number {\n  return x * by;\n}\n');
+    return 'libs/lifted/sum-squares/src/lib/functions.ts';
+  }
+
+  it('refuses when an already-lifted library calls the function synchronously, naming the library and its service', async () => {
+    const lifted = await liftSumSquaresThenMarkScale();
+    const column =
+      read(tree, lifted)
+        .split('\n')
+        .find((l) => l.includes('scale(square'))
+        ?.indexOf('scale(square') ?? -1;
+    const line =
+      read(tree, lifted)
+        .split('\n')
+        .findIndex((l) => l.includes('scale(square')) + 1;
+    const before = snapshot(tree);
+    await expect(liftGenerator(tree, { fn: 'scale', skipFormat: true })).rejects.toThrow(
+      `${lifted}:${line}:${column + 1} in synchronous function (callback passed to reduce) ` +
+        `(in lifted library ${layout === 'ts-solution' ? '@acme/lifted-sum-squares' : 'lifted-sum-squares'}, served by apps/lifted/sum-squares-service)`,
+    );
+    expect(snapshot(tree)).toEqual(before);
+  });
+
+  it.runIf(layout === 'ts-solution')('finds the call when the called package lists its built declarations first and they are on disk', async () => {
+    const lifted = await liftSumSquaresThenMarkScale();
+    updateJson(tree, 'packages/shared-math/package.json', (j) => ({
+      ...j,
+      exports: { '.': { types: './dist/index.d.ts', '@acme/source': './src/index.ts', default: './dist/index.js' } },
+    }));
+    tree.write('packages/shared-math/dist/index.d.ts', 'export declare function scale(x: number, by: number): number;\n');
+    await expect(liftGenerator(tree, { fn: 'scale', skipFormat: true })).rejects.toThrow(new RegExp(`${lifted}:\\d+:\\d+ in synchronous function`));
+  });
+
+  it('awaits the call of an already-lifted library that calls the function in async code', async () => {
+    const lifted = await liftSumSquaresThenMarkScale();
+    const ext = layout === 'ts-solution' ? '.js' : '';
+    tree.write(
+      lifted,
+      [
+        `import { scale } from '${scope}/shared-math';`,
+        `import { SCALE } from './shapes${ext}';`,
+        ``,
+        `export async function sumSquares(xs: number[]): Promise<number> {`,
+        `  let acc = 0;`,
+        `  for (const x of xs) acc += scale(x * x, SCALE);`,
+        `  return acc;`,
+        `}`,
+        ``,
+      ].join('\n'),
+    );
+    await liftGenerator(tree, { fn: 'scale', skipFormat: true });
+    expect(read(tree, lifted)).toContain('for (const x of xs) acc += await scale(x * x, SCALE);');
+    expect(typeErrors(tree)).toEqual([]);
+  });
+
   it('creates the service project and the tagged library', async () => {
     await liftGenerator(tree, { fn: 'sumSquares', skipFormat: true });
     const service = 'apps/lifted/sum-squares-service';

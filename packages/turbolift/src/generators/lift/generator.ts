@@ -3,8 +3,9 @@ import { formatCreatedFiles } from './format';
 import * as ts from 'typescript';
 import { analyzeLift, type LiftPlan } from './analyze';
 import { ignoreBuildOutput } from './build-output';
-import { findCallSites, type SyncUse } from './call-sites';
+import { findCallSites, type CallSites, type SyncUse } from './call-sites';
 import { renderLibraryFiles } from './library-files';
+import { findLiftedLibraries, markLiftedLibraryUses } from './lifted-libraries';
 import { combineErrors, LiftError, listSyncUses, SyncCallersError } from './lift-error';
 import { findMarkedFunctions, lineOf, type MarkedFunction } from './marked-functions';
 import { kebabCase, normalizeOptions, type LiftGeneratorSchema, type NormalizedLiftOptions } from './options';
@@ -213,8 +214,23 @@ function workspacePackages(tree: Tree, projects: WorkspaceProject[]): Map<string
   return map;
 }
 
+/**
+ * Every use of the function in the workspace, lifted libraries included (their code runs in their services):
+ * calls that can await get `await`, the rest are listed with the reason.
+ */
+function callSitesOf(tree: Tree, view: WorkspaceView, plan: LiftPlan, options: NormalizedLiftOptions): CallSites {
+  const found = findCallSites(view.program, plan, view.files);
+  const libraries = findLiftedLibraries({
+    projects: view.projects,
+    directory: options.directory,
+    markers: readMarkers(tree),
+    packageNames: new Map([...workspacePackages(tree, view.projects)].map(([name, root]) => [root, name])),
+  });
+  return { ...found, syncUses: markLiftedLibraryUses(found.syncUses, libraries, view.projects) };
+}
+
 async function liftOne(tree: Tree, view: WorkspaceView, plan: LiftPlan, target: Target, options: NormalizedLiftOptions): Promise<void> {
-  const callSites = findCallSites(view.program, plan, view.files);
+  const callSites = callSitesOf(tree, view, plan, options);
   const library = await createLibrary(tree, { root: target.libraryRoot, projectName: target.libraryProject, packageName: target.libraryPackage });
   const rendered = renderLibraryFiles(plan, {
     base: plan.project.sourceRoot,
@@ -281,7 +297,7 @@ export async function liftGenerator(tree: Tree, schema: LiftGeneratorSchema): Pr
     try {
       const plan = analyze(view, marked);
       refuseExisting(tree, view, marked.name, targetOf(options, scope, marked.name));
-      const uses = findCallSites(view.program, plan, view.files).syncUses;
+      const uses = callSitesOf(tree, view, plan, options).syncUses;
       if (uses.length) syncUses.set(marked.name, uses);
     } catch (error) {
       if (error instanceof LiftError) errors.push(error);

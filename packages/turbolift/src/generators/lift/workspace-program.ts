@@ -47,7 +47,11 @@ export function projectOfFile(projects: WorkspaceProject[], file: string): Works
   return best;
 }
 
-/** Workspace package name -> its source entry (what a workspace import resolves to when compiled from source). */
+/**
+ * Workspace import path -> its source file (what a workspace import resolves to when compiled from source): the
+ * package itself and each of its `exports` subpaths that names a source file. Without this a package whose exports
+ * lack the workspace's source condition resolves to its built `.d.ts`, and uses of its functions there go unseen.
+ */
 function workspacePackageEntries(tree: Tree, projects: WorkspaceProject[]): Map<string, string> {
   const entries = new Map<string, string>();
   for (const project of projects) {
@@ -55,7 +59,11 @@ function workspacePackageEntries(tree: Tree, projects: WorkspaceProject[]): Map<
     if (!tree.exists(pkgPath)) continue;
     const pkg = readJson(tree, pkgPath);
     if (typeof pkg.name !== 'string') continue;
-    const fromExports = sourceEntryFromExports(pkg.exports);
+    for (const [subpath, source] of sourceEntriesFromExports(pkg.exports)) {
+      const path = joinPathFragments(project.root, source);
+      if (subpath !== '.' && tree.exists(path)) entries.set(`${pkg.name}${subpath.slice(1)}`, path);
+    }
+    const fromExports = sourceEntriesFromExports(pkg.exports).get('.');
     const candidates = [fromExports && joinPathFragments(project.root, fromExports), joinPathFragments(project.root, 'src/index.ts')];
     const entry = candidates.find((c): c is string => !!c && tree.exists(c));
     if (entry) entries.set(pkg.name, entry);
@@ -63,10 +71,19 @@ function workspacePackageEntries(tree: Tree, projects: WorkspaceProject[]): Map<
   return entries;
 }
 
-function sourceEntryFromExports(exportsField: unknown): string | undefined {
-  const dot = exportsField && typeof exportsField === 'object' ? (exportsField as Record<string, unknown>)['.'] : undefined;
-  if (!dot || typeof dot !== 'object') return undefined;
-  return Object.values(dot as Record<string, unknown>).find((v): v is string => typeof v === 'string' && /\.tsx?$/.test(v));
+/** A TypeScript source, not a declaration file: `types: ./dist/index.d.ts` is built output, which a clean checkout lacks. */
+const isSourcePath = (path: string) => SOURCE_FILE.test(path) && !/\.d\.[cm]?ts$/.test(path);
+
+/** Each exact `exports` subpath (`.`, `./utils`) whose conditions name a TypeScript source, with that source. */
+function sourceEntriesFromExports(exportsField: unknown): Map<string, string> {
+  const found = new Map<string, string>();
+  if (!exportsField || typeof exportsField !== 'object') return found;
+  for (const [subpath, target] of Object.entries(exportsField as Record<string, unknown>)) {
+    if (!subpath.startsWith('.') || subpath.includes('*') || !target || typeof target !== 'object') continue;
+    const source = Object.values(target as Record<string, unknown>).find((v): v is string => typeof v === 'string' && isSourcePath(v));
+    if (source) found.set(subpath, source);
+  }
+  return found;
 }
 
 function rootCompilerOptions(tree: Tree): { paths?: Record<string, string[]>; customConditions?: string[] } {
