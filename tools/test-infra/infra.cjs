@@ -19,7 +19,7 @@ function parseExports(text) {
 
 let cached;
 
-/** Starts what is missing (engine, registries, base image) and returns the values up.sh exported. */
+/** Starts what is missing (engine, registries, base image, npm registry) and returns the values up.sh exported. */
 function ensureTestInfra() {
   if (cached) return cached;
   let out;
@@ -47,6 +47,7 @@ function ensureTestInfra() {
       passwordFile: env.TURBOLIFT_TEST_AUTH_REGISTRY_PASSWORD_FILE,
       dockerConfig: env.TURBOLIFT_TEST_AUTH_DOCKER_CONFIG,
     },
+    npmRegistry: { url: env.TURBOLIFT_TEST_NPM_REGISTRY, tokenFile: env.TURBOLIFT_TEST_NPM_REGISTRY_TOKEN_FILE },
   };
   return cached;
 }

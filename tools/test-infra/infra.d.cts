@@ -19,6 +19,13 @@ export interface TestInfra {
     /** a folder to use as DOCKER_CONFIG: its config.json has `auths` for this registry only */
     dockerConfig: string;
   };
+  /** The local npm registry (verdaccio): turbolift and @turbolift/* from its own storage, the rest through its uplink. */
+  npmRegistry: {
+    /** e.g. http://127.0.0.1:4873/ */
+    url: string;
+    /** a file holding the token of the test user, who may publish */
+    tokenFile: string;
+  };
 }
 export function ensureTestInfra(): TestInfra;
 export function stopTestInfra(): void;
