@@ -179,10 +179,12 @@ function typeErrors(tree: Tree): string[] {
 const read = (tree: Tree, path: string) => tree.read(path, 'utf-8') ?? '';
 
 let warnings: string[];
+let infos: string[];
 beforeEach(() => {
   warnings = [];
+  infos = [];
   vi.spyOn(logger, 'warn').mockImplementation((message: unknown) => void warnings.push(String(message)));
-  vi.spyOn(logger, 'info').mockImplementation(() => undefined);
+  vi.spyOn(logger, 'info').mockImplementation((message: unknown) => void infos.push(String(message)));
 });
 afterEach(() => vi.restoreAllMocks());
 
@@ -233,6 +235,25 @@ describe.each<Layout>(['paths', 'ts-solution'])('turbolift:lift in the %s layout
     expect(original).toContain('function square(x: number)');
     expect(original).not.toContain('shared-math');
     expect(original).not.toContain('SCALE');
+    expect(typeErrors(tree)).toEqual([]);
+  });
+
+  it('removes from the app the helpers only the function used, and says which ones stay and what still uses them', async () => {
+    await liftGenerator(tree, { fn: 'sumSquares', skipFormat: true });
+    const shapes = read(tree, `${src}/shapes.ts`);
+    expect(shapes).not.toContain('SCALE');
+    expect(shapes).toContain('export interface Summary'); // summarize still returns it
+    expect(infos).toContain(`kept square in ${src}/functions.ts: still used by ${src}/functions.ts:38`);
+    expect(infos).toContain(`kept OFFSET in ${src}/functions.ts: still used by ${src}/functions.ts:8`);
+    expect(typeErrors(tree)).toEqual([]);
+  });
+
+  it('keeps an exported helper another file still imports, and names that use', async () => {
+    const ext = layout === 'ts-solution' ? '.js' : '';
+    tree.write(`${src}/report.ts`, `import { SCALE } from './shapes${ext}';\nexport const label = \`x\${SCALE}\`;\n`);
+    await liftGenerator(tree, { fn: 'sumSquares', skipFormat: true });
+    expect(read(tree, `${src}/shapes.ts`)).toContain('export const SCALE = 3;');
+    expect(infos).toContain(`kept SCALE in ${src}/shapes.ts: still used by ${src}/report.ts:2`);
     expect(typeErrors(tree)).toEqual([]);
   });
 
@@ -704,6 +725,18 @@ describe('turbolift:lift workspace handling', () => {
     expect(page).toContain('const direct = (await sumSquares([1])).toFixed(1);');
     expect(page).toContain('await Promise.all([[1], [2]].map((xs) => sumSquares(xs)));');
     expect(warnings.join('\n')).not.toContain('page.ts');
+    expect(typeErrors(tree)).toEqual([]);
+  });
+
+  it("removes an exported helper of the function's own file that nothing else uses, and keeps one its file re-exports", async () => {
+    tree.write(`${src}/tax.ts`, `export const RATE = 0.2;\n\n/** @lift */\nexport function withTax(x: number): number {\n  return x * (1 + RATE);\n}\n`);
+    tree.write(`${src}/fee.ts`, `export const FEE = 2;\n\n/** @lift */\nexport function withFee(x: number): number {\n  return x + FEE;\n}\n`);
+    tree.write(`${src}/fees.ts`, `export * from './fee';\n`);
+    await liftGenerator(tree, { fn: 'withTax', skipFormat: true });
+    await liftGenerator(tree, { fn: 'withFee', skipFormat: true });
+    expect(read(tree, `${src}/tax.ts`)).not.toContain('RATE');
+    expect(read(tree, `${src}/fee.ts`)).toContain('export const FEE = 2;');
+    expect(infos).toContain(`kept FEE in ${src}/fee.ts: still used by ${src}/fees.ts:1`);
     expect(typeErrors(tree)).toEqual([]);
   });
 

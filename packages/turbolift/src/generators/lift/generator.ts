@@ -1,7 +1,7 @@
 import { installPackagesTask, joinPathFragments, logger, readJson, type GeneratorCallback, type Tree } from '@nx/devkit';
 import { formatCreatedFiles } from './format';
 import * as ts from 'typescript';
-import { analyzeLift, type LiftPlan } from './analyze';
+import { analyzeLift, type FilePart, type LiftPlan } from './analyze';
 import { ignoreBuildOutput } from './build-output';
 import { findCallSites, type CallSites, type SyncUse } from './call-sites';
 import { renderLibraryFiles } from './library-files';
@@ -11,6 +11,7 @@ import { findMarkedFunctions, lineOf, type MarkedFunction } from './marked-funct
 import { kebabCase, normalizeOptions, type LiftGeneratorSchema, type NormalizedLiftOptions } from './options';
 import { createLibrary, createService, packageOfSpecifier, wireDependencies } from './projects';
 import { pruneUnused } from './prune';
+import { planLeftBehind } from './left-behind';
 import { stubEdits, stubNames } from './stub';
 import { applyEdits } from './text-edits';
 import {
@@ -168,12 +169,10 @@ function refuseExisting(tree: Tree, view: WorkspaceView, name: string, target: T
   }
 }
 
-/** Names the lifted code declared or imported in the function's own file: removed there once nothing else uses them. */
-function namesMovedOut(plan: LiftPlan): Set<string> {
+/** Names the lifted code declared or imported in one of its files: removed there once nothing else uses them. */
+function namesMovedOut(plan: LiftPlan, part: FilePart): Set<string> {
   const names = new Set<string>();
-  const own = plan.parts.find((p) => p.sourceFile === plan.sourceFile);
-  if (!own) return names;
-  for (const statement of own.statements) {
+  for (const statement of part.statements) {
     if (statement === plan.statement) continue;
     if (ts.isVariableStatement(statement)) statement.declarationList.declarations.forEach((d) => ts.isIdentifier(d.name) && names.add(d.name.text));
     else {
@@ -181,13 +180,13 @@ function namesMovedOut(plan: LiftPlan): Set<string> {
       if (name) names.add(name.getText());
     }
   }
-  for (const bindings of own.externalBindings.values()) {
+  for (const bindings of part.externalBindings.values()) {
     for (const b of bindings) {
       const local = ts.isImportClause(b) ? b.name : b.name;
       if (local) names.add(local.text);
     }
   }
-  for (const local of own.internalImports.keys()) names.add(local);
+  for (const local of part.internalImports.keys()) names.add(local);
   return names;
 }
 
@@ -242,11 +241,22 @@ async function liftOne(tree: Tree, view: WorkspaceView, plan: LiftPlan, target: 
   tree.write(joinPathFragments(library.root, 'src/index.ts'), rendered.index);
 
   const names = stubNames(plan.name, target.serviceName, library.importPath);
+  const leftBehind = planLeftBehind(view.program, plan, view.files);
   const ownEdits = [...stubEdits(plan, names), ...(callSites.edits.get(plan.file) ?? [])];
-  tree.write(plan.file, pruneUnused(plan.file, applyEdits(plan.sourceFile.text, ownEdits), namesMovedOut(plan)));
+  const ownPart = plan.parts.find((p) => p.sourceFile === plan.sourceFile);
+  const ownMoved = ownPart ? namesMovedOut(plan, ownPart) : new Set<string>();
+  tree.write(plan.file, pruneUnused(plan.file, applyEdits(plan.sourceFile.text, ownEdits), ownMoved, leftBehind.remove.get(plan.file)));
   for (const [path, edits] of callSites.edits) {
     if (path !== plan.file) tree.write(path, applyEdits(tree.read(path, 'utf-8') ?? '', edits));
   }
+  // the helpers' other files: what only the lifted code used goes, with the imports only it needed
+  for (const part of plan.parts) {
+    const path = view.files.get(part.sourceFile);
+    const unused = path && leftBehind.remove.get(path);
+    if (!path || path === plan.file || !unused) continue;
+    tree.write(path, pruneUnused(path, tree.read(path, 'utf-8') ?? '', namesMovedOut(plan, part), unused));
+  }
+  for (const { name, file, usedBy } of leftBehind.kept) logger.info(`kept ${name} in ${file}: still used by ${usedBy}`);
 
   const runtimeRange = runtimeVersionRange();
   createService(tree, {

@@ -47,12 +47,15 @@ function removalRange(sf: ts.SourceFile, node: ts.Node): TextEdit {
 /**
  * Removes from the rewritten source the module-level declarations (not exported) and import bindings that only
  * the lifted code used. `candidates` are the names declared or imported for the lifted code in this file;
- * anything still referenced by name stays (a conservative check: a same-named property keeps it).
+ * anything still referenced by name stays (a conservative check: a same-named property keeps it). Exported
+ * declarations go too when named in `unusedExports`: nothing else in the workspace uses them.
  */
-export function pruneUnused(fileName: string, text: string, candidates: Set<string>): string {
+export function pruneUnused(fileName: string, text: string, candidates: Set<string>, unusedExports: Set<string> = new Set()): string {
   const sf = ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest, true);
+  // an exported declaration goes only when the workspace was checked for its users (`unusedExports`)
+  const mayGo = (s: ts.Statement) => !isExported(s) || declaredNames(s).every((n) => unusedExports.has(n));
   const removable = sf.statements.filter(
-    (s) => !ts.isImportDeclaration(s) && !isExported(s) && declaredNames(s).length && declaredNames(s).every((n) => candidates.has(n)),
+    (s) => !ts.isImportDeclaration(s) && mayGo(s) && declaredNames(s).length && declaredNames(s).every((n) => candidates.has(n)),
   );
   const removed = new Set<ts.Node>();
   for (let changed = true; changed;) {
