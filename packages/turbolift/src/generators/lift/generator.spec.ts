@@ -740,6 +740,32 @@ describe('turbolift:lift workspace handling', () => {
     expect(typeErrors(tree)).toEqual([]);
   });
 
+  it('warns once when a project built for the browser bundles the function through another project', async () => {
+    addProjectConfiguration(tree, 'ui', { root: 'libs/ui', sourceRoot: 'libs/ui/src', projectType: 'library', targets: {} });
+    addProjectConfiguration(tree, 'web', { root: 'apps/web', sourceRoot: 'apps/web/src', targets: { build: { executor: '@nx/vite:build' } } });
+    addProjectConfiguration(tree, 'api', { root: 'apps/api', sourceRoot: 'apps/api/src', targets: { build: { executor: '@nx/esbuild:esbuild' } } });
+    updateJson(tree, 'tsconfig.base.json', (j) => ({
+      ...j,
+      compilerOptions: {
+        ...j.compilerOptions,
+        paths: { ...j.compilerOptions.paths, '@proj/calc': ['apps/calc/src/index.ts'], '@proj/ui': ['libs/ui/src/index.ts'] },
+      },
+    }));
+    tree.write('libs/ui/src/index.ts', `export { sumSquares as total } from '@proj/calc';\n`);
+    tree.write('apps/web/src/main.ts', `import { total } from '@proj/ui';\nexport const shown = async () => String(await total([1]));\n`);
+    tree.write('apps/api/src/main.ts', `import { sumSquares } from '@proj/calc';\nexport const handler = async () => sumSquares([2]);\n`);
+    await liftGenerator(tree, { fn: 'sumSquares', skipFormat: true });
+    const browser = warnings.filter((w) => w.includes('bundled for the browser'));
+    expect(browser).toEqual([expect.stringContaining('by web (target build: @nx/vite:build)')]);
+    expect(browser[0]).toContain('TL_DISTRIBUTED_IN_BROWSER');
+    expect(browser[0]).not.toContain('api');
+  });
+
+  it('says nothing about browsers when only Node projects use the function', async () => {
+    await liftGenerator(tree, { fn: 'sumSquares', skipFormat: true });
+    expect(warnings.join('\n')).not.toContain('browser');
+  });
+
   it('moves the line comments that describe a declaration along with it', async () => {
     tree.write(
       `${src}/commented.ts`,

@@ -5,7 +5,9 @@ import { analyzeLift, type FilePart, type LiftPlan } from './analyze';
 import { ignoreBuildOutput } from './build-output';
 import { findCallSites, type CallSites, type SyncUse } from './call-sites';
 import { renderLibraryFiles } from './library-files';
+import { browserWarning, findBrowserConsumers } from './browser-consumers';
 import { findLiftedLibraries, markLiftedLibraryUses } from './lifted-libraries';
+import { projectBuildFacts, projectDependencies, registeredPlugins } from './project-facts';
 import { combineErrors, LiftError, listSyncUses, SyncCallersError } from './lift-error';
 import { findMarkedFunctions, lineOf, type MarkedFunction } from './marked-functions';
 import { kebabCase, normalizeOptions, type LiftGeneratorSchema, type NormalizedLiftOptions } from './options';
@@ -228,8 +230,15 @@ function callSitesOf(tree: Tree, view: WorkspaceView, plan: LiftPlan, options: N
   return { ...found, syncUses: markLiftedLibraryUses(found.syncUses, libraries, view.projects) };
 }
 
+/** The projects built for the browser that bundle the function's project: read before the lift rewires anything. */
+function browserConsumersOf(tree: Tree, view: WorkspaceView, plan: LiftPlan): Array<{ name: string; reason: string }> {
+  const dependencies = projectDependencies(tree, view.program, view.files, view.projects);
+  return findBrowserConsumers(plan.project.name, projectBuildFacts(tree, view.projects), dependencies, registeredPlugins(tree));
+}
+
 async function liftOne(tree: Tree, view: WorkspaceView, plan: LiftPlan, target: Target, options: NormalizedLiftOptions): Promise<void> {
   const callSites = callSitesOf(tree, view, plan, options);
+  const browser = browserWarning(plan.name, plan.project.name, browserConsumersOf(tree, view, plan));
   const library = await createLibrary(tree, { root: target.libraryRoot, projectName: target.libraryProject, packageName: target.libraryPackage });
   const rendered = renderLibraryFiles(plan, {
     base: plan.project.sourceRoot,
@@ -283,6 +292,7 @@ async function liftOne(tree: Tree, view: WorkspaceView, plan: LiftPlan, target: 
   }
 
   for (const warning of plan.warnings) logger.warn(warning);
+  if (browser) logger.warn(browser);
   if (callSites.syncUses.length && options.allowSyncCallers) {
     logger.warn(
       `${plan.name} now returns a Promise; these uses cannot await it and need updating by hand (--allowSyncCallers):\n${listSyncUses(callSites.syncUses)}`,
