@@ -209,6 +209,11 @@ describe('a yarn workspace shaped like real monorepos: a browser app, a jsdom su
   it('after the lift: the browser build succeeds and carries no Node built-in and no server code', () => {
     timed('after: web build', () => nx(['run', '@shapes/web:build', '--output-style=stream']));
     expect(serverCodeIn(join(ws, webBundleDir))).toEqual([]);
+    // and the stub is in it (the service it names), so the bundle is clean with the runtime's browser entry inside
+    const bundleText = readdirSync(join(ws, webBundleDir))
+      .map((file) => readFileSync(join(ws, webBundleDir, file), 'utf8'))
+      .join('\n');
+    expect(bundleText).toContain(service().root.split('/').pop());
   });
 
   it('after the lift: the jsdom suite still loads the stub and passes', () => {
