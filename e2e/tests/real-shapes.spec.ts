@@ -55,6 +55,8 @@ function handFormat(ws: string): void {
  */
 function preapprovePlugin(ws: string): void {
   const yarnrc = join(ws, '.yarnrc.yml');
+  // configureWorkspace may already exempt them; a second key would make the file invalid YAML
+  if (/^npmPreapprovedPackages:/m.test(readFileSync(yarnrc, 'utf8'))) return;
   writeFileSync(yarnrc, `${readFileSync(yarnrc, 'utf8')}npmPreapprovedPackages:\n${pluginPackages.map((name) => `  - ${JSON.stringify(name)}\n`).join('')}`);
 }
 
