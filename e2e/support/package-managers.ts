@@ -1,7 +1,7 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { delimiter, dirname, join } from 'node:path';
 import type { NodeRuntime } from './node-versions';
-import { localRegistry } from './registry';
+import { localRegistry, pluginPackages } from './registry';
 import { run, type RunOptions, type RunResult } from './run';
 import { installTool, toolsDir } from './tools-cache';
 
@@ -29,6 +29,8 @@ export interface PackageManager {
   version: string;
   /** The folder that holds the `yarn`/`pnpm` command (run on whichever node PATH finds first); none for npm. */
   binDir?: string;
+  /** Settings the tool itself needs in every command's environment (toolEnv adds them). */
+  env?: Record<string, string>;
   /** argv that adds packages as dev dependencies of the workspace root. */
   addDev(specs: string[]): string[];
   /** argv that installs what the workspace's manifests and lockfile say. */
@@ -81,8 +83,26 @@ export function ensurePackageManager(name: PackageManagerName, registryUrl: stri
   const dir = installTool(name, source.spec, registryUrl);
   const binDir = writeLauncher(name, join(dir, source.entry));
   const command = join(binDir, name);
-  const version = run(command, ['--version'], { cwd: dir, env: toolEnv({ registryUrl }) }).stdout.trim();
-  return { name, version, binDir, ...commands(name, command) };
+  const env = name === 'yarn' ? { COREPACK_ROOT: corepackRootFor(join(dir, source.entry)) } : undefined;
+  const version = run(command, ['--version'], { cwd: dir, env: { ...toolEnv({ registryUrl }), ...env } }).stdout.trim();
+  return { name, version, binDir, env, ...commands(name, command) };
+}
+
+/**
+ * yarn as corepack provides it: create-nx-workspace runs `yarn set version <the running version>`, which
+ * outside corepack downloads that release from yarn's own site (unreachable from a machine that only reaches
+ * its npm registry); under corepack (COREPACK_ROOT set) it only records `packageManager`. yarn also runs
+ * `<COREPACK_ROOT>/dist/yarn.js` for the `yarn` of package scripts, so that is the installed release.
+ */
+function corepackRootFor(yarnEntry: string): string {
+  const root = join(toolsDir(), 'yarn-corepack-root');
+  const link = join(root, 'dist/yarn.js');
+  if (!existsSync(link)) {
+    mkdirSync(dirname(link), { recursive: true });
+    symlinkSync(yarnEntry, `${link}.tmp-${process.pid}`);
+    renameSync(`${link}.tmp-${process.pid}`, link);
+  }
+  return root;
 }
 
 /**
@@ -113,10 +133,10 @@ export interface ToolEnvOptions {
   registryUrl?: string;
 }
 
-/** PATH (the tool's folder, then the node's, then the caller's PATH) and the registry settings. */
+/** PATH (the tool's folder, then the node's, then the caller's PATH), the registry settings and the tool's own. */
 export function toolEnv({ pm, node, registryUrl = localRegistry().url }: ToolEnvOptions = {}): Record<string, string> {
   const path = [pm?.binDir, node?.binDir, process.env.PATH].filter(Boolean).join(delimiter);
-  return { ...registryEnv(registryUrl), PATH: path };
+  return { ...registryEnv(registryUrl), ...pm?.env, PATH: path };
 }
 
 /** Writes the workspace's own registry settings, so that its later installs (a user's too) use the registry. */
@@ -135,6 +155,9 @@ export function configureWorkspace(pm: PackageManager, dir: string, registryUrl:
     nodeLinker: 'node-modules',
     npmRegistryServer: JSON.stringify(registryUrl.replace(/\/$/, '')),
     unsafeHttpWhitelist: `[${JSON.stringify(new URL(registryUrl).hostname)}]`,
+    // yarn quarantines versions published less than a day ago (npmMinimalAgeGate, 1d by default); the
+    // plugin is published by this very run, so it alone is exempt. Every other package keeps the gate.
+    npmPreapprovedPackages: JSON.stringify(pluginPackages),
   };
   const yarnrc = join(dir, '.yarnrc.yml');
   const kept = existsSync(yarnrc)
