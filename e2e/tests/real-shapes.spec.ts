@@ -169,6 +169,12 @@ describe('a yarn workspace shaped like real monorepos: a browser app, a jsdom su
     commitAll(ws, `lift ${fn}`);
   });
 
+  it('warns that the lifted function is bundled for the browser by the web app, where only local mode runs', () => {
+    const warning = liftOutput.split('\n').find((line) => line.includes('@shapes/web') && /browser/i.test(line));
+    expect(warning).toBeDefined();
+    expect(warning).toContain('TL_DISTRIBUTED_IN_BROWSER');
+  });
+
   it('names the new packages in the workspace scope and exports them under the @shapes/source condition', () => {
     const lib = library();
     expect(lib.name).toMatch(/^@shapes\//);
