@@ -324,6 +324,7 @@ describe.each<Layout>(['paths', 'ts-solution'])('turbolift:lift in the %s layout
       (e: unknown) => e as { code?: string; message?: string },
     );
     expect(error?.code).toBe('TL_SYNC_CALLERS');
+    expect(error?.message).toMatch(/^cannot lift sumSquares \(TL_SYNC_CALLERS\): /);
     expect(error?.message).toContain(`${src}/sync.ts:3:10 in synchronous function syncCaller`);
     expect(error?.message).toContain(`${src}/sync.ts:5:35 used as a value: passed to map`);
     expect(error?.message).toContain('--allowSyncCallers');

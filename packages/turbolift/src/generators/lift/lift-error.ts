@@ -34,7 +34,7 @@ export class SyncCallersError extends TurboliftError<'TL_SYNC_CALLERS'> {
       names.length === 1 ? listSyncUses(uses.get(names[0]) ?? []) : names.map((fn) => `  ${fn}:\n${listSyncUses(uses.get(fn) ?? [], '    ')}`).join('\n');
     super(
       'TL_SYNC_CALLERS',
-      `cannot lift ${names.join(', ')}: ${names.length === 1 ? 'it' : 'each'} will return a Promise, ` +
+      `cannot lift ${names.join(', ')} (TL_SYNC_CALLERS): ${names.length === 1 ? 'it' : 'each'} will return a Promise, ` +
         `and ${count} use(s) cannot be made to await it:\n${lists}\n` +
         'Make those callers async (or hand them the awaited value), or rerun with --allowSyncCallers to lift anyway and fix them by hand.',
     );
