@@ -1,5 +1,6 @@
 import { installPackagesTask, joinPathFragments, logger, readJson, type GeneratorCallback, type Tree } from '@nx/devkit';
 import { formatCreatedFiles } from './format';
+import { keepUserJsonLayout } from './json-edits';
 import * as ts from 'typescript';
 import { analyzeLift, type FilePart, type LiftPlan } from './analyze';
 import { ignoreBuildOutput } from './build-output';
@@ -337,6 +338,7 @@ export async function liftGenerator(tree: Tree, schema: LiftGeneratorSchema): Pr
     await liftOne(tree, view, analyze(view, marked), targetOf(options, scope, name), options);
   }
   registerPlugin(tree);
+  keepUserJsonLayout(tree);
   if (!options.skipFormat) await formatCreatedFiles(tree);
   // One install at the end: it links the new workspace packages (TS-solution layout) and fetches the runtime.
   const linkPackages = isTsSolutionLayout(tree);
