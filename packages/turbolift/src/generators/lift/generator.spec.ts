@@ -459,6 +459,22 @@ describe.each<Layout>(['paths', 'ts-solution'])('turbolift:lift in the %s layout
   });
 });
 
+describe('turbolift:lift in a workspace whose source condition is not named after its root package', () => {
+  it("exports the library's source under the workspace's own condition, first, so a clean checkout resolves it unbuilt", async () => {
+    const { tree, calcSrc } = workspace('ts-solution');
+    writeCalc(tree, 'ts-solution', calcSrc);
+    // @nx/js names its condition after the root package (`@acme/source` here); this workspace calls it otherwise.
+    updateJson(tree, 'package.json', (j) => ({ ...j, name: 'shapes-workspace' }));
+    updateJson(tree, 'tsconfig.base.json', (j) => ({ ...j, compilerOptions: { ...j.compilerOptions, customConditions: ['@other/source'] } }));
+    for (const name of ['calc', 'shared-math']) {
+      updateJson(tree, `packages/${name}/package.json`, (j) => ({ ...j, exports: { '.': { '@other/source': './src/index.ts', ...j.exports['.'] } } }));
+    }
+    await liftGenerator(tree, { fn: 'sumSquares', skipFormat: true });
+    const main = readJson(tree, 'libs/lifted/sum-squares/package.json').exports['.'];
+    expect(Object.entries(main)[0]).toEqual(['@other/source', './src/index.ts']);
+  });
+});
+
 describe('turbolift:lift package names', () => {
   const unscopedRoot = (tree: Tree) => updateJson(tree, 'package.json', (j) => ({ ...j, name: 'calc-workspace' }));
 

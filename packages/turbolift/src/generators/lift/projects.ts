@@ -1,10 +1,11 @@
-import { generateFiles, joinPathFragments, offsetFromRoot, readJson, writeJson, type GeneratorCallback, type Tree } from '@nx/devkit';
+import { generateFiles, joinPathFragments, offsetFromRoot, readJson, updateJson, writeJson, type GeneratorCallback, type Tree } from '@nx/devkit';
 import { builtinModules } from 'node:module';
 import { join } from 'node:path';
 import { DEFAULT_SERVICE_MAIN, MARKER_FILE, renderServiceMarker, SERVICE_TAG } from '../../service/marker';
 import type { ParameterSchema } from '@turbolift/runtime/contract';
 import type { ParameterArity } from './analyze';
 import { LiftError } from './lift-error';
+import { workspaceCustomConditions } from './workspace-program';
 import { addMissingDependencies, addReference, addRootReference, addToWorkspaces, isTsSolutionLayout, RUNTIME_PACKAGE } from './workspace-layout';
 
 export interface CreatedLibrary {
@@ -51,10 +52,30 @@ export async function createLibrary(tree: Tree, spec: LibrarySpec): Promise<Crea
     // the root package.json is handled below; this also keeps @nx/js from fetching a formatter at generation time
     skipPackageJson: true,
   });
+  if (tsSolution) exportSourceUnderConditions(tree, root, workspaceCustomConditions(tree));
   const index = tree.read(joinPathFragments(root, 'src/index.ts'), 'utf-8') ?? '';
   const importExtension = /\.js['"]/.test(index) ? '.js' : '';
   for (const child of tree.children(joinPathFragments(root, 'src/lib'))) tree.delete(joinPathFragments(root, 'src/lib', child));
   return { root, importPath: packageName, importExtension };
+}
+
+/**
+ * The library's main export answers the workspace's own conditions with its source, first, as the workspace's
+ * other packages do. @nx/js writes a condition only when it recognises the workspace's naming (the root package's
+ * name, `@nx-source/…`, `development`), so in other workspaces the library resolved to a build that a clean checkout lacks.
+ */
+function exportSourceUnderConditions(tree: Tree, root: string, conditions: string[]): void {
+  const path = joinPathFragments(root, 'package.json');
+  if (conditions.length === 0 || !tree.exists(path)) return;
+  updateJson(tree, path, (pkg) => {
+    const main = pkg.exports?.['.'];
+    if (!main || typeof main !== 'object') return pkg;
+    const missing = conditions.filter((condition) => !(condition in main));
+    if (missing.length === 0) return pkg;
+    const source = './src/index.ts';
+    pkg.exports['.'] = { ...Object.fromEntries(missing.map((condition) => [condition, source])), ...main };
+    return pkg;
+  });
 }
 
 export interface ServiceSpec {
