@@ -459,6 +459,23 @@ describe.each<Layout>(['paths', 'ts-solution'])('turbolift:lift in the %s layout
   });
 });
 
+describe('turbolift:lift in a pnpm workspace', () => {
+  it('links the new packages with workspace:* and lists both new folders in pnpm-workspace.yaml', async () => {
+    const { tree, calcSrc } = workspace('ts-solution');
+    writeCalc(tree, 'ts-solution', calcSrc);
+    updateJson(tree, 'package.json', (j) => ({ ...j, workspaces: undefined }));
+    tree.write('pnpm-workspace.yaml', "packages:\n  - 'packages/*'\n\nonlyBuiltDependencies:\n  - esbuild\n");
+    await liftGenerator(tree, { fn: 'sumSquares', skipFormat: true });
+    expect(readJson(tree, 'packages/calc/package.json').dependencies['@acme/lifted-sum-squares']).toBe('workspace:*');
+    expect(readJson(tree, 'apps/lifted/sum-squares-service/package.json').dependencies['@acme/lifted-sum-squares']).toBe('workspace:*');
+    const yaml = tree.read('pnpm-workspace.yaml', 'utf-8') ?? '';
+    expect(yaml).toContain("  - 'apps/lifted/*'\n");
+    expect(yaml).toMatch(/libs\/lifted\/\*/);
+    expect(yaml).toContain('onlyBuiltDependencies:\n  - esbuild\n');
+    expect(yaml.match(/apps\/lifted/g)).toHaveLength(1);
+  });
+});
+
 describe('turbolift:lift in a workspace whose source condition is not named after its root package', () => {
   it("exports the library's source under the workspace's own condition, first, so a clean checkout resolves it unbuilt", async () => {
     const { tree, calcSrc } = workspace('ts-solution');

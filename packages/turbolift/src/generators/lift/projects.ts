@@ -6,7 +6,15 @@ import type { ParameterSchema } from '@turbolift/runtime/contract';
 import type { ParameterArity } from './analyze';
 import { LiftError } from './lift-error';
 import { workspaceCustomConditions } from './workspace-program';
-import { addMissingDependencies, addReference, addRootReference, addToWorkspaces, isTsSolutionLayout, RUNTIME_PACKAGE } from './workspace-layout';
+import {
+  addMissingDependencies,
+  addReference,
+  addRootReference,
+  addToWorkspaces,
+  isTsSolutionLayout,
+  RUNTIME_PACKAGE,
+  workspaceDependencyRange,
+} from './workspace-layout';
 
 export interface CreatedLibrary {
   root: string;
@@ -52,7 +60,11 @@ export async function createLibrary(tree: Tree, spec: LibrarySpec): Promise<Crea
     // the root package.json is handled below; this also keeps @nx/js from fetching a formatter at generation time
     skipPackageJson: true,
   });
-  if (tsSolution) exportSourceUnderConditions(tree, root, workspaceCustomConditions(tree));
+  if (tsSolution) {
+    exportSourceUnderConditions(tree, root, workspaceCustomConditions(tree));
+    // @nx/js registers the folder with the package manager only when it detects one on disk
+    addToWorkspaces(tree, root);
+  }
   const index = tree.read(joinPathFragments(root, 'src/index.ts'), 'utf-8') ?? '';
   const importExtension = /\.js['"]/.test(index) ? '.js' : '';
   for (const child of tree.children(joinPathFragments(root, 'src/lib'))) tree.delete(joinPathFragments(root, 'src/lib', child));
@@ -131,7 +143,7 @@ export function createService(tree: Tree, spec: ServiceSpec): void {
       version: '0.0.1',
       private: true,
       ...(libPackage.type ? { type: libPackage.type } : {}),
-      dependencies: { [RUNTIME_PACKAGE]: spec.runtimeRange, [library.importPath]: '*' },
+      dependencies: { [RUNTIME_PACKAGE]: spec.runtimeRange, [library.importPath]: workspaceDependencyRange(tree) },
       nx: { tags },
     });
     writeJson(tree, joinPathFragments(root, 'tsconfig.app.json'), {
@@ -181,7 +193,7 @@ export function wireDependencies(
   const projectPkg = tree.exists(projectPkgPath) ? readJson(tree, projectPkgPath) : {};
   const rangeOf = (name: string): string | undefined =>
     opts.workspacePackages.has(name)
-      ? '*'
+      ? workspaceDependencyRange(tree)
       : [projectPkg.dependencies, projectPkg.peerDependencies, rootPkg.dependencies, rootPkg.devDependencies]
           .map((s) => s?.[name])
           .find((v) => typeof v === 'string');
@@ -191,7 +203,7 @@ export function wireDependencies(
     if (range) libDeps[name] = range;
   }
   addMissingDependencies(tree, joinPathFragments(opts.library.root, 'package.json'), libDeps);
-  addMissingDependencies(tree, projectPkgPath, { [opts.library.importPath]: '*', [RUNTIME_PACKAGE]: opts.runtimeRange });
+  addMissingDependencies(tree, projectPkgPath, { [opts.library.importPath]: workspaceDependencyRange(tree), [RUNTIME_PACKAGE]: opts.runtimeRange });
   for (const name of opts.importedPackages) {
     const root = opts.workspacePackages.get(name);
     if (root) addReference(tree, joinPathFragments(opts.library.root, 'tsconfig.lib.json'), root);

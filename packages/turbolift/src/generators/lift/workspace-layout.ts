@@ -65,13 +65,57 @@ export function addMissingDependencies(tree: Tree, packageJsonPath: string, deps
   });
 }
 
+const PNPM_WORKSPACE = 'pnpm-workspace.yaml';
+
+/**
+ * The range a package.json gives another package of the same workspace. pnpm links a workspace package only
+ * for the `workspace:` protocol (a bare `*` is looked up in the registry and fails with a 404), as Nx writes it
+ * for pnpm; npm and yarn link `*` to the workspace's package.
+ */
+export function workspaceDependencyRange(tree: Tree): string {
+  return tree.exists(PNPM_WORKSPACE) || tree.exists('pnpm-lock.yaml') ? 'workspace:*' : '*';
+}
+
+function coveredBy(patterns: string[], projectRoot: string, parentPattern: string): boolean {
+  return patterns.some((p) => p === projectRoot || p === parentPattern || (p.endsWith('/**') && projectRoot.startsWith(p.slice(0, -2))));
+}
+
+/**
+ * pnpm-workspace.yaml's `packages` as written, one `- pattern` a line (the form pnpm and Nx write). A file in
+ * another form (a flow list, anchors) is left alone: `pnpm install` then says which package it cannot find.
+ */
+function addToPnpmWorkspace(tree: Tree, parentPattern: string, projectRoot: string): void {
+  const text = tree.read(PNPM_WORKSPACE, 'utf-8') ?? '';
+  const lines = text.split('\n');
+  const start = lines.findIndex((line) => /^packages:\s*$/.test(line));
+  if (start < 0) {
+    if (/^packages:/m.test(text)) return;
+    tree.write(PNPM_WORKSPACE, `${text}${text && !text.endsWith('\n') ? '\n' : ''}packages:\n  - '${parentPattern}'\n`);
+    return;
+  }
+  let end = start + 1;
+  while (end < lines.length && /^\s+-\s/.test(lines[end])) end += 1;
+  const items = lines.slice(start + 1, end);
+  const patterns = items.map((line) =>
+    line
+      .replace(/^\s+-\s*/, '')
+      .replace(/^(['"])(.*)\1\s*$/, '$2')
+      .trim(),
+  );
+  if (coveredBy(patterns, projectRoot, parentPattern)) return;
+  const indent = /^(\s+)-/.exec(items[0] ?? '')?.[1] ?? '  ';
+  const quote = /^\s+-\s*"/.test(items[0] ?? '') ? '"' : "'";
+  lines.splice(end, 0, `${indent}- ${quote}${parentPattern}${quote}`);
+  tree.write(PNPM_WORKSPACE, lines.join('\n'));
+}
+
 /** Registers a project folder with the package manager's workspaces (TS-solution layout), like Nx's own generators. */
 export function addToWorkspaces(tree: Tree, projectRoot: string): void {
   const pkg = readJson(tree, 'package.json');
   const patterns: string[] = Array.isArray(pkg.workspaces) ? pkg.workspaces : (pkg.workspaces?.packages ?? []);
   const parentPattern = `${posix.dirname(projectRoot)}/*`;
-  const covered = patterns.some((p) => p === projectRoot || p === parentPattern || (p.endsWith('/**') && projectRoot.startsWith(p.slice(0, -2))));
-  if (covered || tree.exists('pnpm-workspace.yaml')) return;
+  if (tree.exists(PNPM_WORKSPACE)) return addToPnpmWorkspace(tree, parentPattern, projectRoot);
+  if (coveredBy(patterns, projectRoot, parentPattern)) return;
   updateJson(tree, 'package.json', (json) => {
     if (Array.isArray(json.workspaces)) json.workspaces.push(parentPattern);
     else json.workspaces = { ...json.workspaces, packages: [...patterns, parentPattern] };
