@@ -7,6 +7,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import type { Tree } from '@nx/devkit';
 import { applyEdits, findNodeAtLocation, modify, parse, parseTree, type Edit, type JSONPath, type Node, type ParseError } from 'jsonc-parser';
 
@@ -22,15 +23,8 @@ function isObject(value: Json | undefined): value is { [key: string]: Json } {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function sameJson(a: Json | undefined, b: Json | undefined): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((item, i) => sameJson(item, b[i]));
-  if (isObject(a) && isObject(b)) {
-    const keys = Object.keys(a);
-    return keys.length === Object.keys(b).length && keys.every((key) => key in b && sameJson(a[key], b[key]));
-  }
-  return false;
-}
+// Parsed JSON holds only plain values, so Node's deep equality is exactly JSON equality (key order aside).
+const sameJson = (a: Json | undefined, b: Json | undefined): boolean => isDeepStrictEqual(a, b);
 
 /** One change to replay: set (or, with `value` undefined, remove) the value at `path`; `insert` adds an array item there. */
 interface Change {
@@ -78,8 +72,8 @@ function indentAt(text: string, offset: number): string {
 const isOneLine = (text: string, node: Node) => !text.slice(node.offset, node.offset + node.length).includes('\n');
 
 /**
- * A value written where `like` was (or beside it): on one line when `like` is on one line and the result
- * stays short, else spread with the file's unit, continuation lines indented from `indent`.
+ * A value on one line when `oneLine` (the text it replaces or follows is on one line) and the result stays
+ * short, else spread with the file's unit, continuation lines indented from `indent`.
  */
 function render(value: Json, oneLine: boolean, indent: string, unit: string, eol: string): string {
   const short = inline(value);
